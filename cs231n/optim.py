@@ -1,0 +1,196 @@
+"""First-order update rules for training neural networks.
+
+Each update rule has the same interface:
+
+    next_w, config = update(w, dw, config=None)
+
+Inputs:
+  - w: A numpy array giving the current weights.
+  - dw: A numpy array of the same shape as w giving the gradient of the
+    loss with respect to w.
+  - config: A dictionary containing hyperparameter values such as learning
+    rate, momentum, etc. If the update rule requires caching values over many
+    iterations, then config will also hold these cached values.
+
+Returns:
+  - next_w: The next point after the update.
+  - config: The config dictionary to be passed to the next iteration of the
+    update rule.
+
+As in torch.optim, the hyperparameters and the per-parameter state (velocity,
+moment estimates, step count) live together in config, one config per
+parameter. The updates happen in place: w and the state arrays are modified
+and returned, so no step allocates a new weight array, and each keeps w's
+dtype. The default learning rates will probably not perform well; the other
+defaults should work well for a variety of problems.
+"""
+import numpy as np
+
+DEFAULTS = {
+    'sgd': {'learning_rate': 1e-2},
+    'sgd_momentum': {'learning_rate': 1e-2, 'momentum': 0.9},
+    'rmsprop': {'learning_rate': 1e-2, 'decay_rate': 0.99, 'epsilon': 1e-8},
+    'adam': {'learning_rate': 1e-3, 'beta1': 0.9, 'beta2': 0.999, 'epsilon': 1e-8},
+}
+STATE_KEYS = {'sgd': (), 'sgd_momentum': ('velocity',), 'rmsprop': ('cache',),
+              'adam': ('m', 'v', 't')}
+
+
+def _config(rule, w, dw, config):
+    """Fill in the defaults of `rule`, after checking the arguments."""
+    if not isinstance(w, np.ndarray) or not isinstance(dw, np.ndarray):
+        raise TypeError('%s: w and dw must be numpy arrays, got %s and %s'
+                        % (rule, type(w).__name__, type(dw).__name__))
+    if w.shape != dw.shape:
+        raise ValueError('%s: dw has shape %s, expected the shape of w %s'
+                         % (rule, dw.shape, w.shape))
+    if config is None:
+        config = {}
+    unknown = set(config) - set(DEFAULTS[rule]) - set(STATE_KEYS[rule])
+    if unknown:
+        raise ValueError('%s: unknown config key(s) %s; expected some of %s'
+                         % (rule, sorted(unknown), sorted(DEFAULTS[rule]) + list(STATE_KEYS[rule])))
+    for key, value in DEFAULTS[rule].items():
+        config.setdefault(key, value)
+    return config
+
+
+def sgd(w, dw, config=None):
+    """Vanilla stochastic gradient descent.
+
+    config format:
+    - learning_rate: Scalar learning rate.
+    """
+    config = _config('sgd', w, dw, config)
+    w -= config['learning_rate'] * dw
+    return w, config
+
+
+def sgd_momentum(w, dw, config=None):
+    """Stochastic gradient descent with momentum.
+
+    config format:
+    - learning_rate: Scalar learning rate.
+    - momentum: Scalar between 0 and 1 giving the momentum value.
+      Setting momentum = 0 reduces to sgd.
+    - velocity: A numpy array of the same shape as w and dw used to store a
+      moving average of the gradients.
+    """
+    config = _config('sgd_momentum', w, dw, config)
+    v = config.get('velocity', np.zeros_like(w))
+
+    next_w = None
+    ###########################################################################
+    # TODO: Implement the momentum update formula. Store the updated value in #
+    # the next_w variable. You should also use and update the velocity v.     #
+    ###########################################################################
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    v *= config['momentum']
+    v -= config['learning_rate'] * dw
+    w += v
+    next_w = w
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    ###########################################################################
+    #                             END OF YOUR CODE                            #
+    ###########################################################################
+    config['velocity'] = v
+
+    return next_w, config
+
+
+def rmsprop(w, dw, config=None):
+    """RMSProp: scale each step by a moving average of squared gradients.
+
+    config format:
+    - learning_rate: Scalar learning rate.
+    - decay_rate: Scalar between 0 and 1 giving the decay rate for the squared
+      gradient cache.
+    - epsilon: Small scalar used for smoothing to avoid dividing by zero.
+    - cache: Moving average of second moments of gradients.
+    """
+    config = _config('rmsprop', w, dw, config)
+    config.setdefault('cache', np.zeros_like(w))
+
+    next_w = None
+    ###########################################################################
+    # TODO: Implement the RMSprop update formula, storing the next value of w #
+    # in the next_w variable. Don't forget to update cache value stored in    #
+    # config['cache'].                                                        #
+    ###########################################################################
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    cache, decay_rate = config['cache'], config['decay_rate']
+    cache *= decay_rate
+    cache += (1 - decay_rate) * np.square(dw)
+    step = np.sqrt(cache)
+    step += config['epsilon']
+    np.divide(dw, step, out=step)
+    step *= config['learning_rate']
+    w -= step
+    next_w = w
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    ###########################################################################
+    #                             END OF YOUR CODE                            #
+    ###########################################################################
+
+    return next_w, config
+
+
+def adam(w, dw, config=None):
+    """Adam: moving averages of the gradient and its square, bias-corrected.
+
+    config format:
+    - learning_rate: Scalar learning rate.
+    - beta1: Decay rate for moving average of first moment of gradient.
+    - beta2: Decay rate for moving average of second moment of gradient.
+    - epsilon: Small scalar used for smoothing to avoid dividing by zero.
+    - m: Moving average of gradient.
+    - v: Moving average of squared gradient.
+    - t: Iteration number.
+    """
+    config = _config('adam', w, dw, config)
+    config.setdefault('m', np.zeros_like(w))
+    config.setdefault('v', np.zeros_like(w))
+    config.setdefault('t', 0)
+
+    next_w = None
+    ###########################################################################
+    # TODO: Implement the Adam update formula, storing the next value of w in #
+    # the next_w variable. Don't forget to update the m, v, and t variables   #
+    # stored in config.                                                       #
+    #                                                                         #
+    # NOTE: In order to match the reference output, please modify t _before_  #
+    # using it in any calculations.                                           #
+    ###########################################################################
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    beta1, beta2 = config['beta1'], config['beta2']
+    config['t'] += 1
+    t = config['t']
+    m, v = config['m'], config['v']
+    m *= beta1
+    m += (1 - beta1) * dw
+    v *= beta2
+    v += (1 - beta2) * np.square(dw)
+    # The moments start at zero, so early on they are biased towards zero by
+    # factors (1 - beta1**t) and (1 - beta2**t). Dividing those out gives
+    #   w -= lr * m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - beta1**t),
+    #   v_hat = v / (1 - beta2**t),
+    # computed here in one scratch array.
+    step = v / (1 - beta2 ** t)
+    np.sqrt(step, out=step)
+    step += config['epsilon']
+    np.divide(m, step, out=step)
+    step *= config['learning_rate'] / (1 - beta1 ** t)
+    w -= step
+    next_w = w
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    ###########################################################################
+    #                             END OF YOUR CODE                            #
+    ###########################################################################
+
+    return next_w, config
