@@ -52,12 +52,13 @@ def _finish(fig, axes, legend=True):
     return fig
 
 
-def plot_solver_history(solver, title=''):
+def plot_solver_history(solver, title='', target=None):
     """Loss per iteration and train/val accuracy per epoch of one training run.
 
     Inputs:
     - solver: A trained Solver
     - title: Prefix for the subplot titles
+    - target: If given, an accuracy to draw as a dashed line
 
     Returns:
     - The matplotlib figure
@@ -69,6 +70,8 @@ def plot_solver_history(solver, title=''):
     epochs = np.arange(len(solver.train_acc_history))
     ax_acc.plot(epochs, solver.train_acc_history, '-o', label='train')
     ax_acc.plot(epochs, solver.val_acc_history, '-o', label='val')
+    if target is not None:
+        ax_acc.axhline(target, color='k', linestyle='--', label='target %.2f' % target)
     ax_acc.set(title=(title + ' accuracy').strip().capitalize(), xlabel='Epoch', ylabel='Accuracy')
     return _finish(fig, [ax_loss, ax_acc])
 
