@@ -102,7 +102,7 @@ def main(argv=None, prog=None):
             retries=args.retries, force=args.force, keep_archive=args.keep_archive)
     except cifar10.DownloadError as e:
         print('error: %s' % e, file=sys.stderr)
-        if source is None or cifar10._is_url(source):
+        if not isinstance(e, cifar10.DownloadInterrupted):
             print('If you have a copy, pass it with:  %s --source /path/to/cifar-10-python.tar.gz'
                   '  (or an extracted %s folder, or a mirror URL; env %s works too)'
                   % (parser.prog, CIFAR10_FOLDER, SOURCE_ENV), file=sys.stderr)

@@ -47,6 +47,8 @@ NUM_CLASSES = 10
 MAX_MEMBER_BYTES = 64 << 20
 # .tmp-* folders older than this can only be left over from a killed run.
 STALE_TMP_SECONDS = 3600
+# Seconds to wait before the n-th resume of a dropped transfer: n * RETRY_PAUSE.
+RETRY_PAUSE = 1.0
 
 
 class DatasetError(Exception):
@@ -55,6 +57,10 @@ class DatasetError(Exception):
 
 class DownloadError(DatasetError):
     pass
+
+
+class DownloadInterrupted(DownloadError):
+    """The transfer broke off; the .part file is kept for the next run."""
 
 
 class ChecksumError(DatasetError):
@@ -267,13 +273,19 @@ def _import_requests():
 
 
 def _net_reason(e):
-    # requests' messages nest several reprs; the errno text is what users need.
+    # requests' messages nest several reprs; users need the gist.
     text = str(e)
     m = re.search(r'\[Errno -?\d+\] [^\'")\]]+', text)
     if m:
         return m.group(0).strip()
-    m = re.search(r'Read timed out|Connection refused|Name or service not known', text)
-    return m.group(0) if m else '%s: %s' % (type(e).__name__, text[:200])
+    for pattern, say in (('IncompleteRead|Connection broken|RemoteDisconnected',
+                          'the server closed the connection'),
+                         ('timed out', 'timed out'),
+                         ('Name or service not known|getaddrinfo failed',
+                          'cannot resolve the host name')):
+        if re.search(pattern, text):
+            return say
+    return '%s: %s' % (type(e).__name__, text[:200])
 
 
 def _content_range(value):
@@ -377,12 +389,12 @@ def download(url, dest, timeout=30.0, retries=2, log=None):
                                     'the resume request' % url)
         except _Interrupted as e:
             if lost >= retries:
-                raise DownloadError('download of %s interrupted: %s. The partial file %s is '
+                raise DownloadInterrupted('download of %s interrupted: %s. The partial file %s is '
                                     'kept; run the same command again to resume.'
                                     % (url, e, part)) from None
             lost += 1
             _say(log, '%s; resuming (retry %d of %d)' % (e, lost, retries))
-            time.sleep(0.5 * lost)
+            time.sleep(RETRY_PAUSE * lost)
         finally:
             if os.path.isfile(part) and os.path.getsize(part) == 0:
                 os.remove(part)

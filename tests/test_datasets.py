@@ -1,0 +1,417 @@
+"""The CIFAR-10 fetcher (cs231n.datasets): downloads from a real HTTP server
+on 127.0.0.1, archives built here in the official layout, no internet."""
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cs231n import datasets
+from cs231n.datasets import cifar10
+from tests.cifar_fixtures import (REPO, Site, clean_env, closed_port_url, dump_py2, leftovers,
+                                  member, run_cli, serve, tar_folder, write_folder)
+
+PATH = '/cifar-10-python.tar.gz'
+
+
+@pytest.fixture(scope='module')
+def good(tmp_path_factory):
+    """A full-size (10000 x 3072 per batch) folder and its ~2 MB archive."""
+    root = tmp_path_factory.mktemp('good')
+    folder = root / 'cifar-10-batches-py'
+    write_folder(str(folder), compressible=True)
+    archive = root / 'cifar-10-python.tar.gz'
+    md5 = tar_folder(str(folder), str(archive))
+    return {'folder': str(folder), 'archive': str(archive), 'md5': md5,
+            'bytes': archive.read_bytes()}
+
+
+@pytest.fixture
+def site(good):
+    return Site({PATH: good['bytes']})
+
+
+@pytest.fixture
+def work(tmp_path):
+    """A cwd away from the repo, and a data dir that does not exist yet."""
+    cwd = tmp_path / 'elsewhere'
+    cwd.mkdir()
+    return cwd, tmp_path / 'data'
+
+
+def installed(data_dir):
+    return os.path.join(str(data_dir), 'cifar-10-batches-py')
+
+
+def assert_clean_failure(proc, data_dir, *phrases):
+    assert proc.returncode == 1, proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert len(re.findall('^error: ', proc.stderr, re.M)) == 1, proc.stderr
+    for p in phrases:
+        assert p in proc.stderr, proc.stderr
+    assert not os.path.exists(installed(data_dir))
+
+
+# ------------------------------------------------------------- downloading
+
+def test_download_success_shows_progress_and_is_idempotent(good, site, work):
+    cwd, data = work
+    with serve(site) as base:
+        proc = run_cli(['--url', base + PATH, '--data-dir', str(data),
+                        '--accept-md5', good['md5']], cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert 'CIFAR-10 is ready at %s' % installed(data) in proc.stdout
+    # Plain progress lines (stderr is not a TTY): bytes done of total, %, rate.
+    lines = re.findall(r'([\d.]+) MB of ([\d.]+) MB \(\s*(\d+)%\)\s+[\d.]+ MB/s', proc.stderr)
+    assert 5 <= len(lines) <= 12, proc.stderr
+    assert lines[-1][2] == '100' and lines[-1][0] == lines[-1][1]
+    assert 'downloaded' in proc.stderr
+    cifar10.validate_folder(installed(data))
+    assert leftovers(data) == []   # archive and .part removed, no .tmp-*
+    assert site.log == [(PATH, None)]
+
+    # Idempotent, and offline: a valid copy is trusted without the network.
+    proc = run_cli(['--url', closed_port_url(), '--data-dir', str(data)], cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ('CIFAR-10 already present and valid at %s'
+                                   % installed(data))
+    assert 'downloading' not in proc.stderr
+
+
+def test_resume_after_cut_transfer(good, site, work):
+    cwd, data = work
+    size = len(good['bytes'])
+    site.cut_at, site.cuts = size // 2, 1
+    args = ['--url', None, '--data-dir', str(data), '--accept-md5', good['md5'],
+            '--retries', '0']
+    with serve(site) as base:
+        args[1] = base + PATH
+        first = run_cli(args, cwd)
+        part = os.path.join(str(data), 'cifar-10-python.tar.gz.part')
+        assert_clean_failure(first, data, 'interrupted', 'run the same command again to resume')
+        # What arrived before the cut is kept (the tail of the last, broken
+        # read may be lost: that is why resuming asks for the .part's size).
+        kept = os.path.getsize(part)
+        assert 0 < kept <= size // 2
+        assert leftovers(data) == ['cifar-10-python.tar.gz.part']
+
+        second = run_cli(args, cwd)
+    assert second.returncode == 0, second.stderr
+    assert 'resuming at' in second.stderr
+    assert site.log == [(PATH, None), (PATH, 'bytes=%d-' % kept)]
+    assert re.search(r'MB of [\d.]+ MB \(100%\)', second.stderr)
+    cifar10.validate_folder(installed(data))
+    assert leftovers(data) == []
+
+
+def test_dropped_transfer_resumes_within_one_run(good, site, tmp_path, monkeypatch):
+    monkeypatch.setattr(cifar10, 'RETRY_PAUSE', 0.0)
+    site.cut_at, site.cuts = 300000, 2
+    log = io.StringIO()
+    with serve(site) as base:
+        part = cifar10.download(base + PATH, str(tmp_path / 'a.tar.gz'), retries=2, log=log)
+    assert cifar10.md5_file(part) == good['md5']
+    assert 'retry 2 of 2' in log.getvalue()
+    ranges = [r for _, r in site.log]
+    assert len(ranges) == 3 and ranges[0] is None
+    starts = [int(r[6:-1]) for r in ranges[1:]]
+    assert 0 < starts[0] <= 300000 < starts[1] <= 600000
+    assert 'retry 2 of 2' in log.getvalue()
+
+
+def test_server_ignoring_range_restarts_from_zero(good, site, tmp_path):
+    dest = str(tmp_path / 'a.tar.gz')
+    with open(dest + '.part', 'wb') as f:
+        f.write(b'garbage that is not the start of the file')
+    site.ignore_range = True
+    log = io.StringIO()
+    with serve(site) as base:
+        part = cifar10.download(base + PATH, dest, log=log)
+    assert 'does not support resuming' in log.getvalue()
+    assert cifar10.md5_file(part) == good['md5']
+
+
+def test_complete_part_is_not_downloaded_again(good, site, tmp_path):
+    # A run killed between the last byte and the md5 check: the server answers
+    # the resume request with 416, which means "you already have it all".
+    dest = str(tmp_path / 'a.tar.gz')
+    with open(dest + '.part', 'wb') as f:
+        f.write(good['bytes'])
+    with serve(site) as base:
+        part = cifar10.download(base + PATH, dest, log=io.StringIO())
+    assert cifar10.md5_file(part) == good['md5']
+    assert site.log == [(PATH, 'bytes=%d-' % len(good['bytes']))]
+
+
+def test_md5_mismatch_extracts_nothing(site, work):
+    cwd, data = work
+    with serve(site) as base:
+        proc = run_cli(['--url', base + PATH, '--data-dir', str(data)], cwd)
+    assert_clean_failure(proc, data, 'expected %s' % cifar10.MD5, '--accept-md5',
+                         'nothing was extracted')
+    assert leftovers(data) == []
+
+
+def test_http_error_is_one_clear_message(site, work):
+    cwd, data = work
+    with serve(site) as base:
+        proc = run_cli(['--url', base + '/nope.tar.gz', '--data-dir', str(data)], cwd)
+    assert_clean_failure(proc, data, 'HTTP 404', '--source')
+    assert not data.exists()
+
+
+def test_unreachable_server_leaves_nothing(work):
+    cwd, data = work
+    proc = run_cli(['--url', closed_port_url(), '--data-dir', str(data), '--timeout', '5'], cwd)
+    assert_clean_failure(proc, data, 'could not download', 'Connection refused',
+                         'If you have a copy, pass it with:',
+                         '--source /path/to/cifar-10-python.tar.gz')
+    assert len(proc.stderr.strip().splitlines()) == 3  # downloading..., error, hint
+    assert not data.exists()
+    # An existing data folder is left as it was: empty.
+    data.mkdir()
+    proc = run_cli(['--url', closed_port_url(), '--data-dir', str(data)], cwd)
+    assert proc.returncode == 1 and os.listdir(str(data)) == []
+
+
+# ------------------------------------------------------- unsafe archives
+
+EVIL = {
+    'dotdot': [member('cifar-10-batches-py/../evil.txt')],
+    'dotdot-top': [member('../evil.txt')],
+    'absolute': [member('/tmp/cs231n-evil.txt')],
+    'symlink': [member('cifar-10-batches-py/data_batch_1', 'symlink', linkname='/etc/passwd')],
+    'hardlink': [member('cifar-10-batches-py/data_batch_1', 'hardlink',
+                        linkname='cifar-10-batches-py/batches.meta')],
+    'chardev': [member('cifar-10-batches-py/data_batch_1', 'chardev')],
+    'fifo': [member('cifar-10-batches-py/test_batch', 'fifo')],
+    'outside': [member('evil.txt')],
+}
+
+
+@pytest.mark.parametrize('kind', sorted(EVIL))
+def test_unsafe_member_is_rejected(kind, tmp_path):
+    # A harmless member first, so a rejection must also undo what was written.
+    src = tmp_path / 'src'
+    src.mkdir()
+    (src / 'readme.html').write_text('x')
+    archive = str(tmp_path / 'evil.tar.gz')
+    tar_folder(str(src), archive, EVIL[kind])
+    data = tmp_path / 'data'
+    with pytest.raises(cifar10.UnsafeArchiveError, match='refusing member|refusing link'):
+        cifar10.fetch(data_dir=str(data), source=archive, allow_unofficial=True,
+                      log=io.StringIO())
+    assert not os.path.exists(installed(data))
+    assert leftovers(data) == []
+    assert not (tmp_path / 'evil.txt').exists()
+    assert not os.path.exists('/tmp/cs231n-evil.txt')
+
+
+@pytest.mark.parametrize('kind', ['dotdot', 'symlink'])
+def test_unsafe_archive_over_http_is_rejected(kind, tmp_path):
+    src = tmp_path / 'src'
+    src.mkdir()
+    (src / 'batches.meta').write_text('x')
+    archive = str(tmp_path / 'evil.tar.gz')
+    md5 = tar_folder(str(src), archive, EVIL[kind])
+    with open(archive, 'rb') as f:
+        site = Site({PATH: f.read()})
+    data = tmp_path / 'data'
+    with serve(site) as base:
+        proc = run_cli(['--url', base + PATH, '--data-dir', str(data), '--accept-md5', md5],
+                       str(tmp_path))
+    assert_clean_failure(proc, data, 'refusing')
+    assert leftovers(data) == []
+    assert not (tmp_path / 'evil.txt').exists()
+
+
+def test_truncated_archive_is_reported(good, tmp_path):
+    archive = str(tmp_path / 'short.tar.gz')
+    with open(archive, 'wb') as f:
+        f.write(good['bytes'][:len(good['bytes']) // 3])
+    with pytest.raises(cifar10.InvalidDataError, match='not a readable .tar.gz'):
+        cifar10.fetch(data_dir=str(tmp_path / 'data'), source=archive,
+                      allow_unofficial=True, log=io.StringIO())
+    assert leftovers(tmp_path / 'data') == []
+
+
+def test_interrupt_during_extraction_leaves_nothing(good, tmp_path, monkeypatch):
+    def ctrl_c(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cifar10, 'validate_folder', ctrl_c)
+    data = tmp_path / 'data'
+    data.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        cifar10.install_archive(good['archive'], installed(data), log=io.StringIO())
+    assert os.listdir(str(data)) == []
+
+
+# ---------------------------------------------------------- local sources
+
+def test_local_archive_needs_a_known_md5(good, work):
+    cwd, data = work
+    proc = run_cli(['--source', good['archive'], '--data-dir', str(data)], cwd)
+    assert_clean_failure(proc, data, 'has md5 %s' % good['md5'],
+                         '--accept-md5 %s' % good['md5'])
+    proc = run_cli(['--source', good['archive'], '--data-dir', str(data),
+                    '--accept-md5', good['md5'].upper()], cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert os.path.isfile(good['archive'])  # the user's own copy is never removed
+    assert leftovers(data) == []
+
+
+def test_allow_unofficial_still_validates(work, tmp_path):
+    # Too few images per batch: the md5 is waved through, the content is not.
+    cwd, data = work
+    folder = str(tmp_path / 'small' / 'cifar-10-batches-py')
+    write_folder(folder, rows=20)
+    archive = str(tmp_path / 'small.tar.gz')
+    md5 = tar_folder(folder, archive)
+    proc = run_cli(['--source', archive, '--data-dir', str(data), '--allow-unofficial'], cwd)
+    assert 'has md5 %s, not the official' % md5 in proc.stderr
+    assert_clean_failure(proc, data, "does not hold a valid CIFAR-10: data_batch_1: 'data' "
+                                     "should be a (10000, 3072) uint8 array, got shape (20, 3072)")
+    assert leftovers(data) == []
+
+
+def test_folder_source_and_env_variables(good, work):
+    cwd, data = work
+    env = clean_env(CIFAR10_SOURCE=os.path.dirname(good['folder']),  # holds the folder
+                    CS231N_DATA_DIR=str(data))
+    proc = run_cli([], cwd, env=env)
+    assert proc.returncode == 0, proc.stderr
+    cifar10.validate_folder(installed(data))
+    assert sorted(os.listdir(installed(data))) == sorted(os.listdir(good['folder']))
+    proc = run_cli(['--check'], cwd, env=env)
+    assert proc.returncode == 0 and 'present and valid' in proc.stdout
+
+
+def test_invalid_folder_source_is_refused(good, work, tmp_path):
+    cwd, data = work
+    broken = tmp_path / 'broken' / 'cifar-10-batches-py'
+    shutil.copytree(good['folder'], str(broken))
+    os.remove(str(broken / 'data_batch_4'))
+    proc = run_cli(['--source', str(broken), '--data-dir', str(data)], cwd)
+    assert_clean_failure(proc, data, 'missing data_batch_4')
+    proc = run_cli(['--source', str(tmp_path / 'no-such-thing'), '--data-dir', str(data)], cwd)
+    assert_clean_failure(proc, data, 'no such file or folder')
+
+
+def test_partial_folder_is_replaced_atomically(good, work):
+    cwd, data = work
+    stale = data / 'cifar-10-batches-py'
+    stale.mkdir(parents=True)
+    shutil.copy(os.path.join(good['folder'], 'data_batch_1'), str(stale))
+    proc = run_cli(['--check', '--data-dir', str(data)], cwd)
+    assert proc.returncode == 1 and 'missing data_batch_2' in proc.stderr
+    # A failing source leaves the old folder exactly as it was.
+    proc = run_cli(['--source', closed_port_url(), '--data-dir', str(data)], cwd)
+    assert proc.returncode == 1
+    assert os.listdir(str(stale)) == ['data_batch_1']
+    proc = run_cli(['--source', good['folder'], '--data-dir', str(data)], cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert 'found an incomplete or invalid copy' in proc.stderr
+    cifar10.validate_folder(str(stale))
+    assert leftovers(data) == []
+
+
+def test_get_datasets_sh_keeps_relative_paths(good, tmp_path):
+    shutil.copy(good['archive'], str(tmp_path / 'copy.tar.gz'))
+    env = clean_env(PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
+    del env['PYTHONPATH']
+    proc = subprocess.run([os.path.join(REPO, 'get_datasets.sh'), '--source', 'copy.tar.gz',
+                           '--data-dir', 'data', '--accept-md5', good['md5']],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    cifar10.validate_folder(installed(tmp_path / 'data'))
+    proc = subprocess.run([os.path.join(REPO, 'get_datasets.sh'), '--timeout', '-1'],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True)
+    assert proc.returncode == 2 and 'get_datasets.sh: error:' in proc.stderr
+
+
+# -------------------------------------------------------------- validation
+
+def test_validator_names_the_bad_file(tmp_path):
+    folder = str(tmp_path / 'cifar-10-batches-py')
+    write_folder(folder, rows=20)
+    cifar10.validate_folder(folder, rows=20)
+    with pytest.raises(cifar10.InvalidDataError, match=r"data_batch_1: 'data' should be "
+                                                       r"a \(10000, 3072\) uint8"):
+        cifar10.validate_folder(folder)
+    bad = os.path.join(folder, 'data_batch_3')
+    with open(bad, 'r+b') as f:
+        f.truncate(5000)
+    with pytest.raises(cifar10.InvalidDataError, match='data_batch_3: unreadable'):
+        cifar10.validate_folder(folder, rows=20)
+
+
+def test_validator_checks_labels_and_meta(tmp_path):
+    import numpy as np
+    from tests.cifar_fixtures import batch_dict
+    folder = str(tmp_path / 'cifar-10-batches-py')
+    write_folder(folder, rows=20)
+    data = np.zeros((20, 3072), np.uint8)
+    dump_py2(batch_dict(data, [3] * 19 + [10]), os.path.join(folder, 'test_batch'))
+    with pytest.raises(cifar10.InvalidDataError, match=r'test_batch: labels should lie in 0..9'):
+        cifar10.validate_folder(folder, rows=20)
+    dump_py2(batch_dict(data, [3] * 19), os.path.join(folder, 'test_batch'))
+    with pytest.raises(cifar10.InvalidDataError, match=r"test_batch: 'labels' should be 20"):
+        cifar10.validate_folder(folder, rows=20)
+    dump_py2(batch_dict(data, [3] * 20), os.path.join(folder, 'test_batch'))
+    dump_py2({'label_names': ['a']}, os.path.join(folder, 'batches.meta'))
+    with pytest.raises(cifar10.InvalidDataError, match='batches.meta'):
+        cifar10.validate_folder(folder, rows=20)
+
+
+def test_batch_reader_runs_no_code(tmp_path):
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ('echo pwned > %s' % (tmp_path / 'pwned'),))
+    path = str(tmp_path / 'data_batch_1')
+    with open(path, 'wb') as f:
+        pickle.dump({'data': Evil(), 'labels': []}, f, protocol=2)
+    with pytest.raises(cifar10.InvalidDataError, match='data_batch_1: unreadable.*unexpected '
+                                                       'object (posix|nt).system'):
+        cifar10.read_batch(path)
+    assert not (tmp_path / 'pwned').exists()
+
+
+def test_stale_temp_folders_are_cleaned(tmp_path):
+    data = tmp_path / 'data'
+    stale, fresh = data / '.tmp-new-old', data / '.tmp-new-recent'
+    stale.mkdir(parents=True)
+    fresh.mkdir()
+    old = time.time() - 2 * cifar10.STALE_TMP_SECONDS
+    os.utime(str(stale), (old, old))
+    with pytest.raises(cifar10.DatasetError, match='no such file or folder'):
+        cifar10.fetch(data_dir=str(data), source=str(tmp_path / 'none'), log=io.StringIO())
+    assert leftovers(data) == ['.tmp-new-recent']
+
+
+def test_data_dir_resolution(monkeypatch, tmp_path):
+    monkeypatch.delenv('CS231N_DATA_DIR', raising=False)
+    pkg = os.path.dirname(os.path.abspath(datasets.__file__))
+    assert datasets.data_dir() == datasets.DEFAULT_DATA_DIR == pkg
+    assert datasets.cifar10_dir() == os.path.join(pkg, 'cifar-10-batches-py')
+    monkeypatch.setenv('CS231N_DATA_DIR', str(tmp_path))
+    assert datasets.cifar10_dir() == os.path.join(str(tmp_path), 'cifar-10-batches-py')
+    monkeypatch.chdir(tmp_path)
+    assert datasets.data_dir('rel') == os.path.join(str(tmp_path), 'rel')
+
+
+def test_help_and_usage_errors(work):
+    cwd, _ = work
+    proc = run_cli(['--help'], cwd)
+    assert proc.returncode == 0
+    for opt in ('--source', '--data-dir', '--accept-md5', '--allow-unofficial', '--url',
+                '--timeout', 'CIFAR10_SOURCE', 'CS231N_DATA_DIR'):
+        assert opt in proc.stdout
+    proc = run_cli(['--accept-md5', 'xyz'], cwd)
+    assert proc.returncode == 2 and 'not an md5' in proc.stderr
