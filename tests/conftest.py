@@ -99,7 +99,7 @@ class _KinkCounter:
         return _relu_forward(x)
 
 
-def _net_grad_check(model, X, y, h=1e-5):
+def _net_grad_check(model, X, y, h=1e-5, names=None):
     """Analytic and numerical gradients of every parameter of `model`.
 
     The numerical gradient is the centered difference of
@@ -108,17 +108,20 @@ def _net_grad_check(model, X, y, h=1e-5):
     across 0 (a "kink") makes the finite difference meaningless for that
     entry, so the number of such crossings is returned too.
 
-    Returns (loss, {name: (analytic, numerical, noise_floor)}, kinks).
+    Only the parameters in `names` are checked, if given.
+
+    Returns (loss, {name: (analytic, numerical, noise_floor)}, kinks), where
+    kinks counts the (perturbed pass, ReLU layer) pairs with a crossing.
     The noise floor is 10 * eps * max(|loss|, 1) / h: about ten times the
     rounding error of a centered difference of a float64 loss.
     """
     counter = _KinkCounter()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cs231n.layer_utils, 'relu_forward', counter.relu_forward)
-        return _grads_and_kinks(counter, model, X, y, h)
+        return _grads_and_kinks(counter, model, X, y, h, names)
 
 
-def _grads_and_kinks(counter, model, X, y, h):
+def _grads_and_kinks(counter, model, X, y, h, names):
     counter.recording = []
     loss, grads = model.loss(X, y)
     baseline = counter.recording
@@ -133,7 +136,7 @@ def _grads_and_kinks(counter, model, X, y, h):
 
     atol = 10 * EPS64 * max(abs(loss), 1.0) / h
     result = {}
-    for name in sorted(grads):
+    for name in sorted(grads if names is None else names):
         numeric = eval_numerical_gradient(f, model.params[name], verbose=False, h=h)
         result[name] = (grads[name], numeric, atol)
     counter.recording = None
@@ -142,5 +145,26 @@ def _grads_and_kinks(counter, model, X, y, h):
 
 @pytest.fixture
 def net_grad_check():
-    """`net_grad_check(model, X, y, h=1e-5)`: see _net_grad_check."""
+    """`net_grad_check(model, X, y, h=1e-5, names=None)`: see _net_grad_check."""
     return _net_grad_check
+
+
+def _assert_net_grads(what, checks, kinks, tol):
+    """Assert that no kink was crossed and every gradient of net_grad_check matches."""
+    assert kinks == 0, (
+        '%s: %d perturbed forward passes moved a ReLU input across 0, where the numerical '
+        'gradient is not valid (choose another seed or a smaller h)' % (what, kinks))
+    return {name: _check_grad('%s: %s' % (what, name), analytic, numeric, tol, atol=atol)
+            for name, (analytic, numeric, atol) in checks.items()}
+
+
+@pytest.fixture
+def assert_net_grads():
+    """`assert_net_grads(what, checks, kinks, tol)`: see _assert_net_grads."""
+    return _assert_net_grads
+
+
+@pytest.fixture(name='grad_error')
+def _grad_error_fixture():
+    """`grad_error(analytic, numeric, atol=0.0, tol=1.0)`: see grad_error."""
+    return grad_error
