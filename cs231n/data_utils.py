@@ -161,22 +161,28 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000,
 
     train = slice(0, num_training)
     val = slice(num_training, num_training + num_validation)
-    # The batches store each image channels-first already, so a reshape is
-    # free and astype is the only copy (no float64 detour for float32).
-    data = {
-        'X_train': Xtr[train].reshape(-1, 3, 32, 32).astype(dt),
-        'y_train': ytr[train].copy(),
-        'X_val': Xtr[val].reshape(-1, 3, 32, 32).astype(dt),
-        'y_val': ytr[val].copy(),
-        'X_test': Xte[:num_test].reshape(-1, 3, 32, 32).astype(dt),
-        'y_test': yte[:num_test].copy(),
-    }
+    mean_image = None
     if subtract_mean:
         # Accumulate over the uint8 pixels in float64 even for float32 output.
         mean_image = Xtr[train].mean(axis=0, dtype=np.float64).reshape(3, 32, 32).astype(dt)
-        for k in ('X_train', 'X_val', 'X_test'):
-            data[k] -= mean_image
-    return data
+
+    def prepare(pixels):
+        # The batches store each image channels-first already, so the reshape
+        # is free; converting and subtracting in one ufunc pass writes each
+        # output element once (no float64 detour for float32).
+        out = np.empty((len(pixels), 3, 32, 32), dt)
+        pixels = pixels.reshape(-1, 3, 32, 32)
+        if mean_image is None:
+            np.copyto(out, pixels)
+        else:
+            np.subtract(pixels, mean_image, out=out)
+        return out
+
+    return {
+        'X_train': prepare(Xtr[train]), 'y_train': ytr[train].copy(),
+        'X_val': prepare(Xtr[val]), 'y_val': ytr[val].copy(),
+        'X_test': prepare(Xte[:num_test]), 'y_test': yte[:num_test].copy(),
+    }
 
 
 def load_CIFAR10_label_names(data_dir=None):

@@ -297,25 +297,28 @@ def test_invalid_folder_source_is_refused(good, work, tmp_path):
     os.remove(str(broken / 'data_batch_4'))
     proc = run_cli(['--source', str(broken), '--data-dir', str(data)], cwd)
     assert_clean_failure(proc, data, 'missing data_batch_4')
-    proc = run_cli(['--source', str(tmp_path / 'no-such-thing'), '--data-dir', str(data)], cwd)
-    assert_clean_failure(proc, data, 'no such file or folder')
+    with pytest.raises(cifar10.DatasetError, match='no such file or folder'):
+        cifar10.fetch(data_dir=str(data), source=str(tmp_path / 'no-such-thing'),
+                      log=io.StringIO())
+    assert leftovers(data) == []
 
 
-def test_partial_folder_is_replaced_atomically(good, work):
-    cwd, data = work
+def test_partial_folder_is_replaced_atomically(good, tmp_path):
+    data = tmp_path / 'data'
     stale = data / 'cifar-10-batches-py'
     stale.mkdir(parents=True)
     shutil.copy(os.path.join(good['folder'], 'data_batch_1'), str(stale))
-    proc = run_cli(['--check', '--data-dir', str(data)], cwd)
-    assert proc.returncode == 1 and 'missing data_batch_2' in proc.stderr
+    with pytest.raises(cifar10.InvalidDataError, match='missing data_batch_2'):
+        cifar10.validate_folder(str(stale))
     # A failing source leaves the old folder exactly as it was.
-    proc = run_cli(['--source', closed_port_url(), '--data-dir', str(data)], cwd)
-    assert proc.returncode == 1
+    log = io.StringIO()
+    with pytest.raises(cifar10.DownloadError):
+        cifar10.fetch(data_dir=str(data), source=closed_port_url(), log=log)
+    assert 'found an incomplete or invalid copy' in log.getvalue()
     assert os.listdir(str(stale)) == ['data_batch_1']
-    proc = run_cli(['--source', good['folder'], '--data-dir', str(data)], cwd)
-    assert proc.returncode == 0, proc.stderr
-    assert 'found an incomplete or invalid copy' in proc.stderr
-    cifar10.validate_folder(str(stale))
+    path, already = cifar10.fetch(data_dir=str(data), source=good['folder'], log=log)
+    assert path == str(stale) and not already
+    cifar10.validate_folder(path)
     assert leftovers(data) == []
 
 
