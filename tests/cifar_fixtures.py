@@ -90,7 +90,8 @@ def write_folder(folder, rows=10000, seed=0, compressible=False, dump=dump_py2):
         else:
             data = rng.integers(0, 256, (rows, 3072), dtype=np.uint8)
         labels = rng.integers(0, 10, rows)
-        title = 'testing batch 1 of 1' if name == 'test_batch' else 'training batch %d of 5' % (b + 1)
+        title = ('testing batch 1 of 1' if name == 'test_batch'
+                 else 'training batch %d of 5' % (b + 1))
         dump(batch_dict(data, labels, title), os.path.join(folder, name))
         out[name] = (data, labels.astype(np.int64))
     dump({'num_cases_per_batch': rows, 'label_names': CLASSES, 'num_vis': 3072},
@@ -142,6 +143,7 @@ class Site:
     - cut_at / cuts: the first `cuts` responses stop after cut_at bytes of
       body and drop the connection (the Content-Length promises more).
     - ignore_range: answer every request with 200 and the whole file.
+    - stall_at: send this many bytes of body, then hang until `release` is set.
     - log: (path, Range header or None) of every request.
     """
 
@@ -150,6 +152,8 @@ class Site:
         self.cut_at = None
         self.cuts = 0
         self.ignore_range = False
+        self.stall_at = None
+        self.release = threading.Event()
         self.log = []
 
 
@@ -193,6 +197,11 @@ def _handler(site):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
+            if site.stall_at is not None:
+                self.wfile.write(part[:site.stall_at])
+                self.wfile.flush()
+                site.release.wait(60)
+                return
             self.wfile.write(part)
 
     return Handler
@@ -207,6 +216,7 @@ def serve(site):
     try:
         yield 'http://127.0.0.1:%d' % server.server_address[1]
     finally:
+        site.release.set()
         server.shutdown()
         server.server_close()
         thread.join(5)

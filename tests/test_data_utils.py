@@ -1,8 +1,6 @@
 """CIFAR-10 loaders (cs231n.data_utils) on batches in the official pickle
 layout, plus (slow) the real copy when one is available."""
 import os
-import pickle
-import shutil
 
 import numpy as np
 import pytest

@@ -4,6 +4,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -106,6 +107,30 @@ def test_resume_after_cut_transfer(good, site, work):
     assert re.search(r'MB of [\d.]+ MB \(100%\)', second.stderr)
     cifar10.validate_folder(installed(data))
     assert leftovers(data) == []
+
+
+@pytest.mark.skipif(os.name != 'posix', reason='sends SIGINT')
+def test_ctrl_c_keeps_the_part_and_installs_nothing(good, site, work):
+    cwd, data = work
+    site.stall_at = 500000
+    part = os.path.join(str(data), 'cifar-10-python.tar.gz.part')
+    with serve(site) as base:
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'cs231n.datasets', '--url', base + PATH,
+             '--data-dir', str(data), '--accept-md5', good['md5']],
+            cwd=str(cwd), env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        deadline = time.monotonic() + 30
+        while not (os.path.exists(part) and os.path.getsize(part) > 0):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert 'interrupted' in err and 'Traceback' not in err
+    assert os.path.getsize(part) > 0
+    assert leftovers(data) == ['cifar-10-python.tar.gz.part']
+    assert not os.path.exists(installed(data))
 
 
 def test_dropped_transfer_resumes_within_one_run(good, site, tmp_path, monkeypatch):

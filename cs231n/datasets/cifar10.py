@@ -90,6 +90,8 @@ class _BatchUnpickler(pickle.Unpickler):
         ('numpy._core.multiarray', '_reconstruct'),
         ('numpy', 'ndarray'),
         ('numpy', 'dtype'),
+        ('numpy.core.multiarray', 'scalar'),  # labels saved as numpy ints
+        ('numpy._core.multiarray', 'scalar'),
         ('_codecs', 'encode'),  # Python 3 protocol-2 pickles wrap bytes in it
     }
 
