@@ -203,6 +203,28 @@ def test_unreachable_server_leaves_nothing(work):
     assert proc.returncode == 1 and os.listdir(str(data)) == []
 
 
+def test_kept_archive_is_reused_without_the_network(tmp_path):
+    # rows=20: the logic under test does not depend on the batch size.
+    folder = str(tmp_path / 'small' / 'cifar-10-batches-py')
+    write_folder(folder, rows=20)
+    archive = str(tmp_path / 'small.tar.gz')
+    md5 = tar_folder(folder, archive)
+    with open(archive, 'rb') as f:
+        site = Site({PATH: f.read()})
+    data = tmp_path / 'data'
+    with serve(site) as base:
+        cifar10.fetch(data_dir=str(data), url=base + PATH, accept_md5=[md5], rows=20,
+                      keep_archive=True, log=io.StringIO())
+    assert leftovers(data) == ['cifar-10-python.tar.gz']
+    shutil.rmtree(installed(data))
+    log = io.StringIO()
+    path, already = cifar10.fetch(data_dir=str(data), url=closed_port_url(),
+                                  accept_md5=[md5], rows=20, log=log)
+    assert not already and 'using the archive already at' in log.getvalue()
+    cifar10.validate_folder(path, rows=20)
+    assert leftovers(data) == []
+
+
 # ------------------------------------------------------- unsafe archives
 
 EVIL = {

@@ -72,7 +72,9 @@ def build_parser(prog=None):
     p.add_argument('--retries', type=_count, default=2, metavar='N',
                    help='resume a dropped download up to N times (default 2)')
     p.add_argument('--keep-archive', action='store_true',
-                   help='keep the downloaded archive next to the folder')
+                   help='keep the archive in the data dir after installing it (by default '
+                        'a downloaded, or earlier kept, %s there is removed)'
+                        % 'cifar-10-python.tar.gz')
     p.add_argument('--force', action='store_true',
                    help='reinstall even if a valid copy is present')
     p.add_argument('--check', action='store_true',

@@ -391,9 +391,9 @@ def download(url, dest, timeout=30.0, retries=2, log=None):
                                     'the resume request' % url)
         except _Interrupted as e:
             if lost >= retries:
-                raise DownloadInterrupted('download of %s interrupted: %s. The partial file %s is '
-                                    'kept; run the same command again to resume.'
-                                    % (url, e, part)) from None
+                raise DownloadInterrupted(
+                    'download of %s interrupted: %s. The partial file %s is kept; run the '
+                    'same command again to resume.' % (url, e, part)) from None
             lost += 1
             _say(log, '%s; resuming (retry %d of %d)' % (e, lost, retries))
             time.sleep(RETRY_PAUSE * lost)
@@ -648,6 +648,8 @@ def _download_and_install(url, base, target, accepted, allow_unofficial, timeout
             _check_md5(archive, accepted, False, archive, log)
             _say(log, 'using the archive already at %s' % archive)
             install_archive(archive, target, rows, log)
+            if not keep_archive:
+                os.remove(archive)
             return
         except ChecksumError as e:
             _say(log, 'ignoring %s' % e.args[0].split('. If')[0])
