@@ -248,31 +248,35 @@ def _standardize_forward(x, eps):
     return x_hat, mean, var, (x_hat, x_centered, std)
 
 
-def _standardize_backward(dx_hat, cache):
-    """Gradient of _standardize_forward, in closed form.
+def _standardize_backward(dout, x_hat, std, scale=1, sum_dout=None, sum_dout_x_hat=None):
+    """Gradient of sum(dout * scale * x_hat) with respect to x, in closed form.
 
-    With x_hat = (x - mean) / std over N rows, the chain rule through the mean
-    and the variance collapses to
+    With x_hat = (x - mean) / std per column over N rows, the chain rule
+    through the mean and the variance collapses to
 
-        dx = (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) / std
+        dx = scale / (N * std) * (N * dout - sum(dout) - x_hat * sum(dout * x_hat))
 
-    where the means run over the rows.
+    with the sums over the rows: four elementwise passes over the data.
 
     Inputs:
-    - dx_hat: Upstream derivative with respect to x_hat, of shape (N, D)
-    - cache: From _standardize_forward
+    - dout: Upstream derivative, of shape (N, D)
+    - x_hat, std: From _standardize_forward, of shapes (N, D) and (D,)
+    - scale: A factor per column, of shape (D,) (batchnorm's gamma), or 1
+    - sum_dout, sum_dout_x_hat: The two column sums, of shape (D,), if the
+      caller has them already (batchnorm's dbeta and dgamma); else computed
 
     Returns:
     - dx: Gradient with respect to x, of shape (N, D)
     """
-    x_hat, _, std = cache
-    N = dx_hat.shape[0]
-    mean_dx_hat = dx_hat.mean(axis=0)
-    mean_dx_hat_x_hat = np.einsum('ij,ij->j', dx_hat, x_hat) / N
-    dx = x_hat * mean_dx_hat_x_hat
-    dx += mean_dx_hat
-    np.subtract(dx_hat, dx, out=dx)
-    dx /= std
+    N = dout.shape[0]
+    if sum_dout is None:
+        sum_dout = dout.sum(axis=0)
+    if sum_dout_x_hat is None:
+        sum_dout_x_hat = np.einsum('ij,ij->j', dout, x_hat)
+    k = scale / (N * std)
+    dx = x_hat * (k * sum_dout_x_hat)
+    dx += k * sum_dout
+    np.subtract(dout * (N * k), dx, out=dx)
     return dx
 
 # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
@@ -435,11 +439,10 @@ def batchnorm_backward_alt(dout, cache):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    std_cache, gamma = cache
-    x_hat = std_cache[0]
+    (x_hat, _, std), gamma = cache
     dbeta = dout.sum(axis=0)
     dgamma = np.einsum('ij,ij->j', dout, x_hat)
-    dx = _standardize_backward(dout * gamma, std_cache)
+    dx = _standardize_backward(dout, x_hat, std, gamma, dbeta, dgamma)
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
@@ -512,11 +515,10 @@ def layernorm_backward(dout, cache):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    std_cache, gamma = cache
-    x_hat = std_cache[0].T
+    (x_hat_t, _, std), gamma = cache
     dbeta = dout.sum(axis=0)
-    dgamma = np.einsum('ij,ij->j', dout, x_hat)
-    dx = _standardize_backward((dout * gamma).T, std_cache).T
+    dgamma = np.einsum('ij,ji->j', dout, x_hat_t)
+    dx = _standardize_backward((dout * gamma).T, x_hat_t, std).T
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################

@@ -90,7 +90,7 @@ def check_value(name, value, expected, tol=1e-8):
     """
     value, expected = np.asarray(value, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     err = rel_error(value, expected)
-    fmt = {'float_kind': lambda v: '%.10g' % v}
+    fmt = {'float_kind': lambda v: '%.12g' % v}
     print('%s: %s (expected %s)  %s' % (name, np.array2string(value, formatter=fmt),
                                         np.array2string(expected, formatter=fmt),
                                         _status(err <= tol)))
