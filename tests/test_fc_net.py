@@ -204,6 +204,7 @@ def test_batchnorm_w1_error_is_truncation_not_a_kink(net_grad_check, grad_error)
 @pytest.mark.parametrize('normalization', NORMALIZATIONS, ids=['plain', 'batchnorm', 'layernorm'])
 def test_fc_net_parameters(normalization):
     hidden = [7, 6, 5]
+    np.random.seed(0)
     model = FullyConnectedNet(hidden, input_dim=8, num_classes=4, weight_scale=0.5,
                               normalization=normalization, dtype=np.float64)
     dims = [8] + hidden + [4]
@@ -331,6 +332,7 @@ def test_layernorm_same_in_train_and_test(rng):
 @pytest.mark.parametrize('normalization', NORMALIZATIONS, ids=['plain', 'batchnorm', 'layernorm'])
 @pytest.mark.parametrize('keep', [1, 0.5], ids=['no_dropout', 'dropout'])
 def test_float32_model_forward_and_backward(normalization, keep, rng):
+    np.random.seed(0)
     model = FullyConnectedNet([6, 5], input_dim=12, num_classes=3, normalization=normalization,
                               dropout_keep_ratio=keep, reg=0.1)
     X = rng.randn(4, 3, 2, 2)              # float64 data, as get_CIFAR10_data gives
@@ -350,6 +352,7 @@ def test_float32_model_forward_and_backward(normalization, keep, rng):
 
 
 def test_two_layer_net_float32(rng):
+    np.random.seed(0)
     model = TwoLayerNet(input_dim=6, hidden_dim=5, num_classes=3, dtype=np.float32, reg=0.1)
     X, y = rng.randn(4, 6), rng.randint(3, size=4)
     loss, grads = model.loss(X, y)
