@@ -83,15 +83,18 @@ def affine_norm_relu_dropout_forward(x, w, b, gamma=None, beta=None, norm_param=
     return out, (fc_cache, normalization, norm_cache, relu_cache, dropout_cache)
 
 
-def affine_norm_relu_dropout_backward(dout, cache):
+def affine_norm_relu_dropout_backward(dout, cache, need_dx=True):
     """Backward pass for affine_norm_relu_dropout_forward.
 
     Inputs:
     - dout: Upstream derivative, of shape (N, M)
     - cache: From affine_norm_relu_dropout_forward
+    - need_dx: False skips the gradient with respect to x: the first layer of a
+      net needs none, and it is the largest matrix product of the pass
 
     Returns a tuple of:
-    - dx: (N, d_1, ..., d_k), dw: (D, M), db: (M,)
+    - dx: (N, d_1, ..., d_k), or None if need_dx is False
+    - dw: (D, M), db: (M,)
     - dgamma, dbeta: (M,) each, or None without normalization
     """
     fc_cache, normalization, norm_cache, relu_cache, dropout_cache = cache
@@ -102,7 +105,11 @@ def affine_norm_relu_dropout_backward(dout, cache):
     if normalization is not None:
         _, norm_backward = NORM_LAYERS[normalization]
         dout, dgamma, dbeta = norm_backward(dout, norm_cache)
-    dx, dw, db = affine_backward(dout, fc_cache)
+    if need_dx:
+        dx, dw, db = affine_backward(dout, fc_cache)
+    else:
+        x, w, _ = fc_cache
+        dx, dw, db = None, x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
     return dx, dw, db, dgamma, dbeta
 
 # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****

@@ -26,6 +26,31 @@ defaults should work well for a variety of problems.
 """
 import numpy as np
 
+# Elements per block in blocks(). An update makes several elementwise passes;
+# over a block of 16K floats (64 KB) the passes and their temporaries stay in
+# the CPU cache, so a big weight matrix is read and written once per step
+# instead of once per pass, and no temporary as large as the weights is made.
+BLOCK_SIZE = 1 << 14
+
+
+def blocks(*arrays):
+    """Split arrays of one shape into matching flat blocks of BLOCK_SIZE elements.
+
+    Updating each tuple of blocks in place updates the whole arrays. Arrays
+    that are not all C-contiguous come back whole, as a single tuple.
+
+    Inputs:
+    - arrays: numpy arrays of the same shape
+
+    Returns:
+    - A list of tuples, one block of each array per tuple
+    """
+    if not all(a.flags.c_contiguous for a in arrays):
+        return [arrays]
+    flat = [a.reshape(-1) for a in arrays]
+    size = flat[0].size
+    return [tuple(f[i:i + BLOCK_SIZE] for f in flat) for i in range(0, size, BLOCK_SIZE)]
+
 DEFAULTS = {
     'sgd': {'learning_rate': 1e-2},
     'sgd_momentum': {'learning_rate': 1e-2, 'momentum': 0.9},
@@ -62,7 +87,8 @@ def sgd(w, dw, config=None):
     - learning_rate: Scalar learning rate.
     """
     config = _config('sgd', w, dw, config)
-    w -= config['learning_rate'] * dw
+    for w_block, dw_block in blocks(w, dw):
+        w_block -= config['learning_rate'] * dw_block
     return w, config
 
 
@@ -86,9 +112,10 @@ def sgd_momentum(w, dw, config=None):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    v *= config['momentum']
-    v -= config['learning_rate'] * dw
-    w += v
+    for w_block, dw_block, v_block in blocks(w, dw, v):
+        v_block *= config['momentum']
+        v_block -= config['learning_rate'] * dw_block
+        w_block += v_block
     next_w = w
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
@@ -121,14 +148,11 @@ def rmsprop(w, dw, config=None):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    cache, decay_rate = config['cache'], config['decay_rate']
-    cache *= decay_rate
-    cache += (1 - decay_rate) * np.square(dw)
-    step = np.sqrt(cache)
-    step += config['epsilon']
-    np.divide(dw, step, out=step)
-    step *= config['learning_rate']
-    w -= step
+    decay_rate, lr, eps = config['decay_rate'], config['learning_rate'], config['epsilon']
+    for w_block, dw_block, cache_block in blocks(w, dw, config['cache']):
+        cache_block *= decay_rate
+        cache_block += (1 - decay_rate) * dw_block * dw_block
+        w_block -= lr * dw_block / (np.sqrt(cache_block) + eps)
     next_w = w
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
@@ -168,24 +192,19 @@ def adam(w, dw, config=None):
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
     beta1, beta2 = config['beta1'], config['beta2']
+    lr, eps = config['learning_rate'], config['epsilon']
     config['t'] += 1
     t = config['t']
-    m, v = config['m'], config['v']
-    m *= beta1
-    m += (1 - beta1) * dw
-    v *= beta2
-    v += (1 - beta2) * np.square(dw)
-    # The moments start at zero, so early on they are biased towards zero by
-    # factors (1 - beta1**t) and (1 - beta2**t). Dividing those out gives
-    #   w -= lr * m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - beta1**t),
-    #   v_hat = v / (1 - beta2**t),
-    # computed here in one scratch array.
-    step = v / (1 - beta2 ** t)
-    np.sqrt(step, out=step)
-    step += config['epsilon']
-    np.divide(m, step, out=step)
-    step *= config['learning_rate'] / (1 - beta1 ** t)
-    w -= step
+    for w_block, dw_block, m_block, v_block in blocks(w, dw, config['m'], config['v']):
+        m_block *= beta1
+        m_block += (1 - beta1) * dw_block
+        v_block *= beta2
+        v_block += (1 - beta2) * dw_block * dw_block
+        # The moments start at zero, so after t steps they are biased towards
+        # zero by the factors (1 - beta1**t) and (1 - beta2**t): divide them out.
+        m_hat = m_block / (1 - beta1 ** t)
+        v_hat = v_block / (1 - beta2 ** t)
+        w_block -= lr * m_hat / (np.sqrt(v_hat) + eps)
     next_w = w
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****

@@ -382,7 +382,7 @@ class FullyConnectedNet(object):
         dhidden, grads['W%d' % L], grads['b%d' % L] = affine_backward(dscores, scores_cache)
         for i in range(L - 1, 0, -1):
             dhidden, dw, db, dgamma, dbeta = affine_norm_relu_dropout_backward(
-                dhidden, caches[i - 1])
+                dhidden, caches[i - 1], need_dx=i > 1)
             grads['W%d' % i], grads['b%d' % i] = dw, db
             if self.normalization is not None:
                 grads['gamma%d' % i], grads['beta%d' % i] = dgamma, dbeta
