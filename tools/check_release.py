@@ -1,0 +1,519 @@
+"""CI checks of the student release, built fresh from this repository.
+
+    python -m tools.check_release                  # build into a temp folder, run checks 1-4
+    python -m tools.check_release --release DIR    # check a release written by tools.release
+    python -m tools.check_release --keep           # keep the temp release and report its path
+
+1. No solution content survives: no line from inside a solution region or an
+   inline answer appears in the release (unless the same line also appears
+   outside the regions of the solution), notebooks carry no outputs, and no
+   staff-only file ships.
+2. The release installs (pip, no dependencies, no network) and every module of
+   the package imports. Its unit tests run (python -m pytest tests, with the
+   current interpreter, in the release folder), with no collection error, and
+   every failing test fails on NotImplementedError or a wrong value (an
+   AssertionError), never on another exception.
+3. Splicing the solution regions and answers back into the release gives the
+   solution files byte for byte (notebooks: the solution with outputs and
+   execution counts cleared, which is all the release clears); every other
+   file is identical.
+4. Each release notebook, run headless in fast mode on the real data
+   (CS231N_DATA_DIR: the folder that holds cifar-10-batches-py), executes up
+   to its first stub and stops there on NotImplementedError whose message
+   names the function and its file. Skipped, with a message, when no data is
+   installed.
+
+Prints one line per problem and exits 1 if there is any.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+try:
+    from . import regions as R
+    from . import release as REL
+except ImportError:  # run as a script
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from tools import regions as R
+    from tools import release as REL
+
+ROOT = REL.ROOT
+PACKAGE_MODULES = [
+    'cs231n', 'cs231n._checks', 'cs231n.layers', 'cs231n.layer_utils', 'cs231n.classifiers',
+    'cs231n.classifiers.fc_net', 'cs231n.optim', 'cs231n.solver', 'cs231n.gradient_check',
+    'cs231n.data_utils', 'cs231n.datasets', 'cs231n.datasets.cifar10', 'cs231n.vis_utils',
+    'cs231n.notebook_utils',
+]
+TEST_TIMEOUT = 240      # seconds for the release's whole unit-test run
+CELL_TIMEOUT = 300      # seconds per notebook cell
+ALLOWED_FAILURES = ('NotImplementedError', 'AssertionError', 'Failed')
+STUB_MESSAGE = re.compile(r'^([A-Za-z_][\w.]*) in (cs231n/[\w/]+\.py)\b')
+STAFF_MARKERS = ('~~START DELETE~~', '~~END DELETE~~')
+
+
+def _read(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def _rel_files(folder):
+    out = []
+    for base, dirs, files in os.walk(folder):
+        for name in files:
+            out.append(os.path.relpath(os.path.join(base, name), folder).replace(os.sep, '/'))
+    return sorted(out)
+
+
+# ---------------------------------------------------------------------------
+# The solution side: what the release must not contain
+
+class Solution:
+    """Regions, answers and the lines outside them, of every shipped file."""
+
+    def __init__(self, root, files):
+        self.root, self.files = root, files
+        self.inside = {}    # stripped line -> 'path:line' of its first region
+        self.outside = set()
+        self.regions = {}   # path -> [Region] of .py files
+        self.parts = {}     # path -> solution_parts
+        self.defined_in_regions = {}  # name -> 'path:line' for defs/assignments in regions
+        for path in files:
+            if path.endswith('.py'):
+                self._py(path)
+            elif path.endswith('.ipynb'):
+                self._notebook(path)
+
+    def _add(self, lines, where, first_line):
+        for k, line in enumerate(lines):
+            s = line.strip()
+            if s and s != 'pass' and s.strip('#').strip():
+                self.inside.setdefault(s, '%s:%d' % (where, first_line + k))
+            m = re.match(r'\s*(?:def|class)\s+(\w+)|\s*([A-Za-z_]\w*)\s*=[^=]', line)
+            if m:
+                self.defined_in_regions.setdefault(m.group(1) or m.group(2),
+                                                   '%s:%d' % (where, first_line + k))
+
+    def _outside(self, text, regions):
+        lines = R.split_lines(text)
+        skip = set()
+        for r in regions:
+            skip.update(range(r.start, r.end - 1))  # 0-based indices of the bodies
+        self.outside.update(l.strip() for i, l in enumerate(lines) if i not in skip)
+
+    def _py(self, path):
+        text = _read(os.path.join(self.root, path)).decode('utf-8')
+        regions = R.py_regions(text, path)
+        self.regions[path] = regions
+        self.parts[path] = [r.body for r in regions]
+        for r in regions:
+            self._add(r.body, path, r.start + 1)
+        self._outside(text, regions)
+
+    def _notebook(self, path):
+        text = _read(os.path.join(self.root, path)).decode('utf-8')
+        nb = R.load_notebook(text)
+        code, answers = R.notebook_regions(nb, path)
+        self.parts[path] = R.solution_parts(path, text)
+        for k, cell in enumerate(nb.get('cells', [])):
+            src = R.cell_source(cell)
+            if k in answers:
+                body = R.split_lines(src)
+                self._add(body[1:], '%s cell %d' % (path, k), 2)
+                self.outside.add(body[0].strip() if body else '')
+                continue
+            regions = code.get(k, [])
+            for r in regions:
+                self._add(r.body, '%s cell %d' % (path, k), r.start + 1)
+            self._outside(src, regions)
+
+
+# ---------------------------------------------------------------------------
+# Check 1: no solution content
+
+def check_no_solution(sol, release_dir, excludes):
+    problems = []
+    shipped = _rel_files(release_dir)
+    for path in shipped:
+        if REL.is_excluded(path, excludes):
+            problems.append('%s: staff-only file shipped (excluded in %s)' % (path, REL.MANIFEST))
+        if '__pycache__/' in path or path.endswith(('.pyc', '.so', '.pyd')) \
+                or path.startswith('__MACOSX'):
+            problems.append('%s: build artefact shipped' % path)
+    extra = sorted(set(shipped) - set(sol.files))
+    missing = sorted(set(sol.files) - set(shipped))
+    for path in extra:
+        problems.append('%s: in the release but not in the list of files to ship' % path)
+    for path in missing:
+        problems.append('%s: listed to ship but missing from the release' % path)
+    leaks = 0
+    for path in shipped:
+        full = os.path.join(release_dir, path)
+        data = _read(full)
+        try:
+            text = data.decode('utf-8')
+        except UnicodeDecodeError:
+            continue
+        if path.endswith('.ipynb'):
+            nb = R.load_notebook(text)
+            for k, cell in enumerate(nb.get('cells', [])):
+                if cell.get('outputs') or cell.get('execution_count') is not None:
+                    problems.append('%s cell %d: outputs or an execution count survive'
+                                    % (path, k))
+                lines = [('cell %d line %d' % (k, i + 1), l)
+                         for i, l in enumerate(R.split_lines(R.cell_source(cell)))]
+                if R.is_answer_cell(cell) and R.cell_source(cell) != R.ANSWER_STUB:
+                    problems.append('%s cell %d: answer cell is not the placeholder %r'
+                                    % (path, k, R.ANSWER_STUB))
+                leaks += _leaks(problems, sol, path, lines)
+        else:
+            leaks += _leaks(problems, sol, path,
+                            [('line %d' % (i + 1), l) for i, l in enumerate(R.split_lines(text))])
+        for marker in STAFF_MARKERS:
+            if marker in text:
+                problems.append('%s: contains the staff marker %r' % (path, marker))
+    return problems, leaks
+
+
+def _leaks(problems, sol, path, lines):
+    n = 0
+    for where, line in lines:
+        s = line.strip()
+        if s in sol.inside and s not in sol.outside:
+            n += 1
+            problems.append('%s %s: solution line survives (from %s): %s'
+                            % (path, where, sol.inside[s], s[:100]))
+    return n
+
+
+# ---------------------------------------------------------------------------
+# Check 3: splice back
+
+def check_splice(sol, release_dir):
+    problems, identical, cleared_only = [], 0, []
+    for path in sol.files:
+        full = os.path.join(release_dir, path)
+        if not os.path.isfile(full):
+            continue  # reported by check 1
+        released = _read(full)
+        original = _read(os.path.join(sol.root, path))
+        if path.endswith(('.py', '.ipynb')):
+            try:
+                spliced = R.splice(path, released.decode('utf-8'), sol.parts[path]).encode('utf-8')
+            except (ValueError, KeyError) as e:
+                problems.append('%s: cannot splice the solution back: %s' % (path, e))
+                continue
+        else:
+            spliced = released
+        expected = original
+        if path.endswith('.ipynb'):
+            expected = R.cleared_notebook_text(original.decode('utf-8')).encode('utf-8')
+            if expected != original:
+                cleared_only.append(path)
+        if spliced == expected:
+            identical += 1
+        else:
+            a, b = spliced.splitlines(), expected.splitlines()
+            n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            problems.append('%s: splicing the solution back differs from the solution at line '
+                            '%d: %r != %r' % (path, n + 1, a[n][:80] if n < len(a) else b'<end>',
+                                              b[n][:80] if n < len(b) else b'<end>'))
+    return problems, identical, cleared_only
+
+
+# ---------------------------------------------------------------------------
+# Check 2: install, import, unit tests
+
+def check_install(release_dir, scratch):
+    """Install a copy of the release with pip (no deps, no network), import every module."""
+    src = os.path.join(scratch, 'src')
+    target = os.path.join(scratch, 'site')
+    shutil.copytree(release_dir, src)  # pip build writes build/ and *.egg-info into the source
+    cmd = [sys.executable, '-m', 'pip', 'install', '--quiet', '--no-deps', '--no-build-isolation',
+           '--no-index', '--disable-pip-version-check', '--target', target, src]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode:
+        tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
+        return ['install: pip install of the release failed: %s' % ' | '.join(tail)]
+    code = ('import importlib, os, sys\n'
+            'for m in %r:\n'
+            '    mod = importlib.import_module(m)\n'
+            '    assert os.path.realpath(mod.__file__).startswith(os.path.realpath(%r)), '
+            '(m, mod.__file__)\n' % (PACKAGE_MODULES, target))
+    env = dict(os.environ, PYTHONPATH=target, MPLBACKEND='Agg')
+    p = subprocess.run([sys.executable, '-c', code], cwd=scratch, env=env, capture_output=True,
+                       text=True)
+    if p.returncode:
+        return ['install: importing the installed package failed: %s'
+                % (p.stderr.strip().splitlines() or ['?'])[-1]]
+    return []
+
+
+def run_tests(release_dir, junit, result):
+    """Run the release's unit tests; store (returncode or None on timeout, seconds, output)."""
+    cmd = [sys.executable, '-m', 'pytest', 'tests', '-q', '--no-header', '-p', 'no:cacheprovider',
+           '--continue-on-collection-errors', '--junitxml', junit]
+    env = dict(os.environ, MPLBACKEND='Agg', PYTHONDONTWRITEBYTECODE='1')
+    start = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, cwd=release_dir, env=env, capture_output=True, text=True,
+                           timeout=TEST_TIMEOUT)
+        result.update(code=p.returncode, output=p.stdout + p.stderr)
+    except subprocess.TimeoutExpired as e:
+        result.update(code=None, output=str(e.stdout or ''))
+    result['seconds'] = time.perf_counter() - start
+
+
+def _exception_type(message):
+    message = message or ''
+    m = re.match(r'(?:failed on (?:setup|teardown) with ")?([A-Za-z_][\w.]*)', message)
+    if message.startswith('assert') or (m and m.group(1) == 'assert'):
+        return 'AssertionError'
+    return m.group(1).split('.')[-1] if m else '?'
+
+
+def check_tests(result, junit, sol):
+    """(problems, summary lines) from the unit-test run."""
+    problems, info = [], []
+    if result.get('code') is None:
+        return ['tests: the release test suite did not finish in %d s' % TEST_TIMEOUT], info
+    if not os.path.isfile(junit):
+        tail = result.get('output', '').strip().splitlines()[-5:]
+        return ['tests: pytest wrote no report (exit %s): %s'
+                % (result['code'], ' | '.join(tail))], info
+    if result['code'] not in (0, 1, 2):
+        problems.append('tests: pytest exited with status %s' % result['code'])
+    cases = list(ET.parse(junit).getroot().iter('testcase'))
+    passed = failed = skipped = 0
+    by_type, reached = {}, {}
+    for tc in cases:
+        outcome = [ch for ch in tc if ch.tag in ('failure', 'error', 'skipped')]
+        if not outcome:
+            passed += 1
+            continue
+        ch = outcome[0]
+        if ch.tag == 'skipped':
+            skipped += 1
+            continue
+        failed += 1
+        test_id = '%s::%s' % (tc.get('classname', '').replace('.', '/') + '.py', tc.get('name'))
+        message = ch.get('message') or ''
+        if message == 'collection failure':
+            module = tc.get('name') or tc.get('classname')
+            cause = [l[1:].strip() for l in (ch.text or '').splitlines() if l.startswith('E ')]
+            cause = cause[-1] if cause else '?'
+            hint = ''
+            m = re.search(r"cannot import name '(\w+)' from '([\w.]+)'", cause)
+            if m and m.group(1) in sol.defined_in_regions:
+                hint = ('; %s is defined only inside the solution region at %s, so the starter '
+                        'lacks it: the test module must not import it at module level'
+                        % (m.group(1), sol.defined_in_regions[m.group(1)]))
+            problems.append('tests: %s does not collect: %s%s'
+                            % (module.replace('.', '/') + '.py', cause, hint))
+            by_type['collection error'] = by_type.get('collection error', 0) + 1
+            continue
+        etype = _exception_type(message)
+        by_type[etype] = by_type.get(etype, 0) + 1
+        if etype not in ALLOWED_FAILURES:
+            problems.append('tests: %s fails on %s, not on NotImplementedError or a wrong '
+                            'value: %s' % (test_id, etype, message.splitlines()[0][:160]
+                                           if message else ''))
+        m = STUB_MESSAGE.search(message.split(': ', 1)[-1]) or STUB_MESSAGE.search(
+            message.split('NotImplementedError: ', 1)[-1])
+        if etype == 'NotImplementedError' and m:
+            reached[m.group(1)] = reached.get(m.group(1), 0) + 1
+    info.append('%d unit tests in %.0f s: %d passed, %d failed (%s), %d skipped'
+                % (len(cases), result['seconds'], passed, failed,
+                   ', '.join('%s %d' % kv for kv in sorted(by_type.items())) or 'none', skipped))
+    stubbed = sorted({r.function for rs in sol.regions.values() for r in rs if r.function})
+    not_reached = [f for f in stubbed if f not in reached]
+    info.append('stubs the tests reach: %d of %d%s'
+                % (len(stubbed) - len(not_reached), len(stubbed),
+                   ' (not reached, since their tests stop at an earlier stub or none exists: %s)'
+                   % ', '.join(not_reached) if not_reached else ''))
+    test_text = ''
+    for path in sol.files:
+        if path.startswith('tests/') and path.endswith('.py'):
+            test_text += _read(os.path.join(sol.root, path)).decode('utf-8', 'replace')
+    for f in stubbed:
+        name = f.split('.')[0] if '.' in f else f
+        if not re.search(r'\b%s\b' % re.escape(name), test_text):
+            problems.append('tests: no unit test mentions %s, which the starter stubs' % f)
+    return problems, info
+
+
+# ---------------------------------------------------------------------------
+# Check 4: notebooks run up to the first stub
+
+def find_data_dir():
+    """The folder that holds cifar-10-batches-py, or None."""
+    candidates = [os.environ.get('CS231N_DATA_DIR'), os.path.join(ROOT, 'cs231n', 'datasets')]
+    for c in candidates:
+        if c and all(os.path.isfile(os.path.join(c, 'cifar-10-batches-py', n))
+                     for n in ('batches.meta', 'test_batch', 'data_batch_1', 'data_batch_5')):
+            return os.path.abspath(c)
+    return None
+
+
+def check_notebooks(release_dir, data_dir, kernel_logs):
+    """(problems, info lines): each notebook stops at its first stub, on NotImplementedError."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    problems, info = [], []
+    saved = {k: os.environ.get(k) for k in ('CS231N_FAST', 'CS231N_DATA_DIR', 'MPLBACKEND')}
+    os.environ.update(CS231N_FAST='1', CS231N_DATA_DIR=data_dir, MPLBACKEND='Agg')
+    try:
+        folder = os.path.join(release_dir, 'notebooks')
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith('.ipynb'):
+                continue
+            path = os.path.join(folder, name)
+            rel = 'notebooks/' + name
+            nb = nbformat.read(path, as_version=4)
+            code_cells = [k for k, c in enumerate(nb.cells) if c.cell_type == 'code']
+            client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name='python3',
+                                    resources={'metadata': {'path': folder}})
+            start = time.perf_counter()
+            try:
+                with open(os.path.join(kernel_logs, name + '.log'), 'w') as log:
+                    client.execute(stderr=log)  # the kernel's own chatter goes to the log
+                problems.append('%s: ran to the end without reaching a stub' % rel)
+                continue
+            except CellExecutionError as e:
+                ename, evalue = e.ename, e.evalue
+            except Exception as e:  # timeouts, dead kernels
+                problems.append('%s: did not run: %s: %s' % (rel, type(e).__name__,
+                                                            str(e).splitlines()[0][:200]))
+                continue
+            seconds = time.perf_counter() - start
+            failing = [k for k in code_cells
+                       if any(o.get('output_type') == 'error' for o in nb.cells[k].outputs)]
+            cell = failing[0] if failing else -1
+            ran = code_cells.index(cell) if cell in code_cells else '?'
+            m = STUB_MESSAGE.match(evalue or '')
+            if ename != 'NotImplementedError':
+                problems.append('%s: cell %d failed on %s: %s (expected NotImplementedError from '
+                                'the first stub)' % (rel, cell, ename, (evalue or '')[:200]))
+            elif not m:
+                problems.append('%s: cell %d raised NotImplementedError without naming the '
+                                'function and its file: %r' % (rel, cell, evalue))
+            elif not os.path.isfile(os.path.join(release_dir, m.group(2))):
+                problems.append('%s: cell %d names %s, which is not in the release'
+                                % (rel, cell, m.group(2)))
+            else:
+                info.append('%s: %s code cells ran, then cell %d stops at the first stub: %s '
+                            '(%.0f s)' % (rel, ran, cell, (evalue or '').split(':')[0], seconds))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return problems, info
+
+
+# ---------------------------------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m tools.check_release',
+                                     description=__doc__.split('\n\n')[0])
+    parser.add_argument('--release', metavar='DIR',
+                        help='check this release (written by tools.release from this '
+                             'repository) instead of building a fresh one')
+    parser.add_argument('--keep', action='store_true', help='keep the temporary release')
+    parser.add_argument('--no-notebooks', action='store_true', help='skip check 4')
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    scratch = tempfile.mkdtemp(prefix='cs231n-release-check-')
+    problems = []
+    try:
+        try:
+            files, warnings = REL.release_files(ROOT)
+            excludes, _ = REL.load_manifest(ROOT)
+            if args.release:
+                release_dir = os.path.abspath(args.release)
+            else:
+                release_dir = os.path.join(scratch, 'release')
+                summary = REL.release(release_dir, root=ROOT)
+                print('Built the release: %s' % REL.describe(summary).replace('\n', '\n  '))
+            for w in warnings:
+                print('warning: %s' % w)
+            sol = Solution(ROOT, files)
+        except (REL.ReleaseError, R.RegionError) as e:
+            print('FAILED: cannot build the release: %s' % e, file=sys.stderr)
+            return 1
+        n_regions = sum(len(v) for v in sol.regions.values())
+        n_nb = sum(len(p['code'][k]) for p in sol.parts.values() if isinstance(p, dict)
+                   for k in p['code'])
+        n_ans = sum(len(p['answers']) for p in sol.parts.values() if isinstance(p, dict))
+        print('Solution: %d files to ship; %d regions in %d .py files, %d notebook code regions, '
+              '%d inline answers' % (len(files), n_regions,
+                                     len([v for v in sol.regions.values() if v]), n_nb, n_ans))
+
+        # The unit tests take longest: run them while the other checks work.
+        junit = os.path.join(scratch, 'junit.xml')
+        result = {}
+        tests = threading.Thread(target=run_tests, args=(release_dir, junit, result))
+        tests.start()
+
+        p1, leaks = check_no_solution(sol, release_dir, excludes)
+        _report('1. no solution content in the release', p1,
+                ['%d region/answer lines checked across %d files, %d survive'
+                 % (len(sol.inside), len(_rel_files(release_dir)), leaks)])
+        problems += p1
+
+        p3, identical, cleared = check_splice(sol, release_dir)
+        _report('3. splicing the regions back gives the solution', p3,
+                ['%d of %d files byte-identical%s'
+                 % (identical, len(files),
+                    ' (%s: compared with outputs cleared)' % ', '.join(cleared)
+                    if cleared else '')])
+        problems += p3
+
+        p2 = check_install(release_dir, scratch)
+        tests.join()
+        p2t, info2 = check_tests(result, junit, sol)
+        _report('2. the release installs, imports, and its tests fail only on the stubs',
+                p2 + p2t, (['pip install and import of %d modules ok' % len(PACKAGE_MODULES)]
+                           if not p2 else []) + info2)
+        problems += p2 + p2t
+
+        title4 = '4. the release notebooks run up to their first stub'
+        data_dir = find_data_dir()
+        if args.no_notebooks:
+            print('%s: SKIPPED (--no-notebooks)' % title4)
+        elif data_dir is None:
+            print('%s: SKIPPED: CIFAR-10 is not installed (run ./get_datasets.sh, or set '
+                  'CS231N_DATA_DIR to the folder that holds cifar-10-batches-py)' % title4)
+        else:
+            p4, info4 = check_notebooks(release_dir, data_dir, scratch)
+            _report(title4, p4, info4)
+            problems += p4
+    finally:
+        if args.keep and not args.release:
+            print('Kept the release in %s' % os.path.join(scratch, 'release'))
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print('%s: %d problem(s) in %.0f s' % ('FAILED' if problems else 'OK', len(problems),
+                                           time.perf_counter() - start))
+    return 1 if problems else 0
+
+
+def _report(title, problems, info):
+    print('%s: %s' % (title, 'FAILED' if problems else 'ok'))
+    for line in info:
+        print('   %s' % line)
+    for p in problems:
+        print('   PROBLEM %s' % p)
+    sys.stdout.flush()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
