@@ -1,0 +1,412 @@
+"""The release tool on this repository, and the submission bundle on fake notebooks.
+
+Staff-only: tools/release_manifest.txt keeps this file out of the student release.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tools import check_release as CHK
+from tools import collect_submission as CS
+from tools import regions as R
+from tools import release as REL
+
+ROOT = REL.ROOT
+PY_WITH_REGIONS = ['cs231n/layers.py', 'cs231n/layer_utils.py', 'cs231n/classifiers/fc_net.py',
+                   'cs231n/optim.py']
+NOTEBOOKS = ['notebooks/01_FullyConnectedNets.ipynb', 'notebooks/02_BatchNormalization.ipynb',
+             'notebooks/03_Dropout.ipynb']
+START, END = R.START_MARKER, R.END_MARKER
+
+
+def read(root, path):
+    with open(os.path.join(root, path), encoding='utf-8') as f:
+        return f.read()
+
+
+@pytest.fixture(scope='module')
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp('release') / 'starter'
+    summary = REL.release(str(out))
+    return str(out), summary
+
+
+@pytest.fixture(scope='module')
+def solution():
+    files, _ = REL.release_files(ROOT)
+    return CHK.Solution(ROOT, files)
+
+
+# ---------------------------------------------------------------------------
+# Regions of the real repository
+
+def test_regions_parse_and_name_their_functions():
+    found = {}
+    for path in PY_WITH_REGIONS:
+        regions = R.py_regions(read(ROOT, path), path)
+        assert regions, '%s: no solution region found' % path
+        for r in regions:
+            found.setdefault(r.function, []).append(r)
+            assert r.end > r.start + 1, '%r: empty region' % r
+    for name in ('affine_forward', 'affine_backward', 'relu_forward', 'softmax_loss',
+                 'batchnorm_backward_alt', 'layernorm_backward', 'TwoLayerNet.__init__',
+                 'FullyConnectedNet.__init__', 'sgd_momentum', 'rmsprop', 'adam'):
+        assert name in found, 'no region found inside %s' % name
+    # Functions with a region per branch or per pass number their parts.
+    for name in ('batchnorm_forward', 'dropout_forward', 'TwoLayerNet.loss',
+                 'FullyConnectedNet.loss'):
+        assert [(r.part, r.parts) for r in found[name]] == [(1, 2), (2, 2)], name
+    # The optional helpers of layers.py and the sandwich of layer_utils.py are module level.
+    assert [r.indent for r in found[None]] == ['', '']
+
+
+def test_notebook_regions_and_answers_parse():
+    for path in NOTEBOOKS:
+        code, answers = R.notebook_regions(json.loads(read(ROOT, path)), path)
+        assert answers, '%s: no "## Answer:" cell' % path
+    code, _ = R.notebook_regions(json.loads(read(ROOT, NOTEBOOKS[0])), NOTEBOOKS[0])
+    assert sum(len(v) for v in code.values()) >= 2  # the Solver cell and "Train a good model"
+
+
+# ---------------------------------------------------------------------------
+# The release
+
+def test_region_bodies_become_stubs(built):
+    out, _ = built
+    for path in PY_WITH_REGIONS:
+        for r in R.py_regions(read(out, path), path):
+            body = ''.join(r.body).strip()
+            if r.function is None:
+                assert body == 'pass', '%r' % r
+            else:
+                assert body.startswith('raise NotImplementedError('), '%r: %s' % (r, body)
+                assert '%s in %s' % (r.function, path) in body.replace("'\n", '').replace(
+                    "    '", ''), body
+
+
+def test_no_solution_line_survives(built, solution):
+    out, _ = built
+    excludes, _ = REL.load_manifest(ROOT)
+    problems, leaks = CHK.check_no_solution(solution, out, excludes)
+    assert problems == [] and leaks == 0
+    assert len(solution.inside) > 100  # the check had something to look for
+
+
+def test_bookkeeping_lines_kept(built):
+    out, _ = built
+    layers, optim = read(out, 'cs231n/layers.py'), read(out, 'cs231n/optim.py')
+    for line in ('cache = (x, w, b)', 'cache = x', "bn_param['running_mean'] = running_mean",
+                 "bn_param['running_var'] = running_var", 'cache = (dropout_param, mask)',
+                 'out = out.astype(x.dtype, copy=False)', 'out = None',
+                 'dx, dw, db = None, None, None'):
+        assert line in layers, line
+    assert "config['velocity'] = v" in optim and 'next_w = None' in optim
+    fc = read(out, 'cs231n/classifiers/fc_net.py')
+    assert 'self.params[k] = v.astype(self.dtype)' in fc
+    # Outside the regions, every line is the solution's, in the same order.
+    for path in PY_WITH_REGIONS:
+        def outside(text):
+            lines = R.split_lines(text)
+            inside = {i for r in R.find_regions(text, path) for i in range(r.start, r.end - 1)}
+            return [l for i, l in enumerate(lines) if i not in inside]
+        assert outside(read(out, path)) == outside(read(ROOT, path)), path
+
+
+def test_release_python_compiles(built):
+    out, summary = built
+    pys = [p for p in summary['files'] if p.endswith('.py')]
+    assert pys
+    for path in pys:
+        compile(read(out, path), path, 'exec')
+
+
+def test_stubs_raise_naming_function_and_file(built):
+    out, _ = built
+    code = ('import numpy as np\n'
+            'from cs231n.layers import affine_forward, batchnorm_forward\n'
+            'from cs231n.classifiers.fc_net import FullyConnectedNet\n'
+            'from cs231n import layer_utils, optim\n'
+            'for call in (lambda: affine_forward(np.ones((2, 3)), np.ones((3, 4)), np.ones(4)),\n'
+            '             lambda: batchnorm_forward(np.ones((2, 3)), np.ones(3), np.ones(3),\n'
+            "                                       {'mode': 'test'}),\n"
+            '             lambda: FullyConnectedNet([5]),\n'
+            '             lambda: optim.adam(np.ones(3), np.ones(3))):\n'
+            '    try:\n'
+            '        call()\n'
+            '    except NotImplementedError as e:\n'
+            '        print(e)\n'
+            "print(hasattr(layer_utils, 'affine_norm_relu_dropout_forward'))\n")
+    p = subprocess.run([sys.executable, '-c', code], cwd=out, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == 'affine_forward in cs231n/layers.py: Implement the affine forward pass.'
+    assert lines[1].startswith('batchnorm_forward in cs231n/layers.py (part 2 of 2): '
+                               'Implement the test-time forward pass')
+    assert lines[2].startswith('FullyConnectedNet.__init__ in cs231n/classifiers/fc_net.py: ')
+    assert lines[3].startswith('adam in cs231n/optim.py: Implement the Adam update')
+    assert lines[4] == 'False'  # the sandwich is the student's to write
+
+
+def test_splice_back_is_byte_identical(built, solution):
+    out, summary = built
+    problems, identical, _ = CHK.check_splice(solution, out)
+    assert problems == []
+    assert identical == len(summary['files'])
+
+
+def test_splice_rejects_mismatched_regions():
+    text = 'x = 1\n%s\ny = 2\n%s\n' % (START, END)
+    with pytest.raises(ValueError, match='1 regions, the solution has 2'):
+        R.splice('a.py', text, [['a\n'], ['b\n']])
+    assert R.splice('a.py', text, [['z = 3\n']]) == 'x = 1\n%s\nz = 3\n%s\n' % (START, END)
+
+
+def test_release_notebooks_cleared_and_answers_blank(built):
+    out, _ = built
+    for path in NOTEBOOKS:
+        nb = json.loads(read(out, path))
+        code, answers = R.notebook_regions(nb, path)
+        assert answers
+        for k, cell in enumerate(nb['cells']):
+            if cell['cell_type'] == 'code':
+                assert cell['outputs'] == [] and cell['execution_count'] is None, (path, k)
+            assert 'execution' not in cell.get('metadata', {}), (path, k)
+        for k in answers:
+            assert R.cell_source(nb['cells'][k]) == '## Answer:\n\n[FILL THIS IN]', (path, k)
+        for k, regions in code.items():
+            for r in regions:
+                assert ''.join(r.body).strip() == 'pass', (path, k)
+        assert read(out, path) == R.dump_notebook(nb)  # written the way Jupyter writes
+
+
+def test_solution_only_files_left_out(built):
+    out, summary = built
+    shipped = set(CHK._rel_files(out))
+    assert shipped == set(summary['files'])
+    for path in ('tools/release.py', 'tools/regions.py', 'tools/check_release.py',
+                 'tools/release_manifest.txt', 'tests/test_release.py', '.ci/run'):
+        assert path not in shipped, path
+    assert not [p for p in shipped if p.startswith(('bench/', '.ci/', 'output/'))]
+    assert not [p for p in shipped if '__pycache__' in p or 'cifar-10-batches-py' in p]
+    for path in ('tools/collect_submission.py', 'tools/run_notebooks.py', 'tools/__init__.py',
+                 'tests/conftest.py', 'tests/test_layers.py', 'pyproject.toml',
+                 'notebooks/conftest.py', 'cs231n/solver.py', *NOTEBOOKS):
+        assert path in shipped, path
+    # Only files git tracks, or files the manifest requires, ship.
+    _, requires = REL.load_manifest(ROOT)
+    assert shipped <= set(REL.tracked_files(ROOT)) | set(requires)
+
+
+def test_executable_bits_kept(built):
+    out, _ = built
+    assert os.access(os.path.join(out, 'run_tests.sh'), os.X_OK)
+
+
+def test_release_refuses_nonempty_out_dir_without_force(tmp_path, capsys):
+    out = tmp_path / 'starter'
+    out.mkdir()
+    (out / 'keep.txt').write_text('mine')
+    assert REL.main([str(out)]) == 1
+    assert 'not empty; pass --force' in capsys.readouterr().err
+    assert (out / 'keep.txt').read_text() == 'mine'
+    assert REL.main([str(out), '--force']) == 0
+    assert not (out / 'keep.txt').exists() and (out / 'cs231n' / 'layers.py').is_file()
+    assert sorted(os.listdir(tmp_path)) == ['starter']  # no temporary folders left behind
+
+
+def test_release_refuses_to_replace_the_repository(tmp_path):
+    repo = tmp_path / 'repo'
+    _git_repo(repo, {'tools/release_manifest.txt': 'require a.py\n', 'a.py': 'x = 1\n'})
+    for target in (repo, tmp_path):
+        with pytest.raises(REL.ReleaseError, match='holds the solution repository'):
+            REL.release(str(target), force=True, root=str(repo))
+    assert (repo / 'a.py').read_text() == 'x = 1\n'
+
+
+# ---------------------------------------------------------------------------
+# Malformed regions
+
+@pytest.mark.parametrize('lines, line, message', [
+    (['def f():', '    x = 1', '    ' + START, '    x = 2'], 3, 'START marker without an END'),
+    (['def f():', '    ' + START, '    x = 1', '    ' + START, '    x = 2', '    ' + END], 4,
+     'START marker inside the region opened at line 2'),
+    (['def f():', '    x = 1', '    ' + END], 3, 'END marker without a START'),
+    (['def f():', '    ' + START, '    x = 1', END], 4, 'indented differently'),
+    (['def f():', '    # *****START OF YOUR CODE*****', '    x = 1'], 2, 'altered region marker'),
+])
+def test_malformed_region_names_file_and_line(lines, line, message):
+    with pytest.raises(R.RegionError, match=re.escape('cs231n/bad.py:%d: ' % line) + '.*'
+                       + re.escape(message)):
+        R.py_regions('\n'.join(lines) + '\n', 'cs231n/bad.py')
+
+
+def test_malformed_notebook_region_names_cell():
+    nb = {'cells': [{'cell_type': 'code', 'source': ['x = 1\n', START + '\n', 'y = 2\n'],
+                     'metadata': {}, 'outputs': [], 'execution_count': None}],
+          'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
+    with pytest.raises(R.RegionError, match=r'nb\.ipynb cell 0:2: START marker without an END'):
+        R.stub_notebook(json.dumps(nb), 'nb.ipynb')
+
+
+def _git_repo(root, files):
+    for path, text in files.items():
+        full = root / path
+        full.parent.mkdir(parents=True, exist_ok=True)
+        full.write_text(text)
+    subprocess.run(['git', 'init', '-q', str(root)], check=True)
+    subprocess.run(['git', 'add', '-A'], cwd=root, check=True)
+
+
+def test_malformed_region_stops_the_release_and_writes_nothing(tmp_path, capsys):
+    repo = tmp_path / 'repo'
+    _git_repo(repo, {
+        'tools/release_manifest.txt': 'exclude secret/\nrequire pkg/a.py\n',
+        'pkg/a.py': 'def f():\n    %s\n    return 1\n' % START,
+        'secret/answers.py': 'x = 1\n',
+    })
+    out = tmp_path / 'out'
+    with pytest.raises(R.RegionError, match=r'pkg/a\.py:2: START marker without an END'):
+        REL.release(str(out), root=str(repo))
+    assert sorted(os.listdir(tmp_path)) == ['repo']  # neither out/ nor a temporary folder
+
+
+def test_release_of_a_small_repository(tmp_path):
+    repo = tmp_path / 'repo'
+    _git_repo(repo, {
+        'tools/release_manifest.txt': 'exclude secret/\nrequire pkg/a.py\n',
+        'pkg/a.py': ('class C:\n    def f(self):\n        out = None\n'
+                     '        # TODO: Compute out. Then return it.\n'
+                     '        %s\n        out = 42\n        %s\n        return out\n'
+                     % (START, END)),
+        'secret/answers.py': 'x = 1\n',
+    })
+    (repo / 'untracked.txt').write_text('junk')
+    out = tmp_path / 'out'
+    REL.release(str(out), root=str(repo))
+    assert sorted(CHK._rel_files(str(out))) == ['pkg/a.py', 'tools/release_manifest.txt']
+    assert "raise NotImplementedError('C.f in pkg/a.py: Compute out.')" in (
+        out / 'pkg' / 'a.py').read_text()
+
+
+# ---------------------------------------------------------------------------
+# The CI check's reading of a test run
+
+def test_check_tests_flags_collection_and_unexpected_errors(tmp_path, solution):
+    junit = tmp_path / 'junit.xml'
+    junit.write_text(
+        '<testsuites><testsuite>'
+        '<testcase classname="" name="tests.test_x"><error message="collection failure">'
+        "E   ImportError: cannot import name 'affine_norm_relu_dropout_forward' from "
+        "'cs231n.layer_utils' (x.py)</error></testcase>"
+        '<testcase classname="tests.test_y" name="test_a"><failure message="NotImplementedError: '
+        'affine_forward in cs231n/layers.py: Implement the affine forward pass.">t</failure>'
+        '</testcase>'
+        '<testcase classname="tests.test_y" name="test_b"><failure message="assert 1.0 &lt; 1e-7">'
+        't</failure></testcase>'
+        '<testcase classname="tests.test_y" name="test_c"><failure message="TypeError: '
+        "'NoneType' object is not subscriptable\">t</failure></testcase>"
+        '<testcase classname="tests.test_y" name="test_d"/>'
+        '</testsuite></testsuites>')
+    problems, info = CHK.check_tests({'code': 1, 'seconds': 1.0}, str(junit), solution)
+    assert len([p for p in problems if 'does not collect' in p]) == 1
+    assert 'defined only inside the solution region' in problems[0]
+    assert len([p for p in problems if 'fails on TypeError' in p]) == 1
+    assert not [p for p in problems if 'test_a' in p or 'test_b' in p]
+    assert '5 unit tests' in info[0] and '1 passed' in info[0]
+
+
+# ---------------------------------------------------------------------------
+# The submission bundle
+
+def _notebook(counts, outputs=None, sources=None):
+    cells = [{'cell_type': 'markdown', 'metadata': {}, 'source': ['# Title']}]
+    for k, count in enumerate(counts):
+        cells.append({'cell_type': 'code', 'metadata': {}, 'execution_count': count,
+                      'outputs': (outputs or {}).get(k, []),
+                      'source': [(sources or {}).get(k, 'x = %d' % k)]})
+    return {'cells': cells, 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
+
+
+def _submission(root, notebooks=None, skip=()):
+    for path in CS.CODE:
+        if path not in skip:
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text('# %s\n' % path)
+    (root / 'cs231n' / 'helpers.py').write_text('# extra code of the student\n')
+    for i, path in enumerate(CS.NOTEBOOKS):
+        if path in skip:
+            continue
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        nb = (notebooks or {}).get(path) or _notebook([1, 2, 3])
+        (root / path).write_text(json.dumps(nb))
+
+
+def _collect(root, capsys):
+    out = root / 'bundle.zip'
+    code = CS.main(['--root', str(root), '--out', str(out)])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err, out
+
+
+def test_submission_ok(tmp_path, capsys):
+    _submission(tmp_path, {CS.NOTEBOOKS[1]: _notebook([1, None, 2], sources={1: '  \n'})})
+    code, text, out = _collect(tmp_path, capsys)
+    assert code == 0, text
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+    assert set(CS.CODE + CS.NOTEBOOKS) <= set(names) and 'cs231n/helpers.py' in names
+    assert 'notebooks/01_FullyConnectedNets.ipynb' in text and 'Wrote' in text
+    assert [p for p in os.listdir(tmp_path) if p.startswith('.tmp-')] == []
+
+
+@pytest.mark.parametrize('case, expected', [
+    ('missing', 'cs231n/optim.py: required file not found'),
+    ('missing_notebook', 'notebooks/03_Dropout.ipynb: required file not found'),
+    ('order', 'notebooks/02_BatchNormalization.ipynb: not run top to bottom in one kernel: '
+              'cell 2 has execution count 3, expected 2'),
+    ('restarted', 'notebooks/02_BatchNormalization.ipynb: not run top to bottom in one kernel: '
+                  'cell 1 has execution count 4, expected 1'),
+    ('error', 'notebooks/01_FullyConnectedNets.ipynb: cell 2 shows an error: '
+              'NotImplementedError: affine_forward in cs231n/layers.py'),
+    ('unexecuted', 'notebooks/03_Dropout.ipynb: cell 3 was not executed'),
+])
+def test_submission_problems_exit_nonzero(tmp_path, capsys, case, expected):
+    notebooks, skip = {}, ()
+    if case == 'missing':
+        skip = ('cs231n/optim.py',)
+    elif case == 'missing_notebook':
+        skip = (CS.NOTEBOOKS[2],)
+    elif case == 'order':
+        notebooks[CS.NOTEBOOKS[1]] = _notebook([1, 3, 2])
+    elif case == 'restarted':
+        notebooks[CS.NOTEBOOKS[1]] = _notebook([4, 5, 6])
+    elif case == 'error':
+        notebooks[CS.NOTEBOOKS[0]] = _notebook([1, 2], outputs={1: [{
+            'output_type': 'error', 'ename': 'NotImplementedError',
+            'evalue': 'affine_forward in cs231n/layers.py: Implement the affine forward pass.',
+            'traceback': []}]})
+    elif case == 'unexecuted':
+        notebooks[CS.NOTEBOOKS[2]] = _notebook([1, 2, None])
+    _submission(tmp_path, notebooks, skip)
+    old = tmp_path / 'bundle.zip'
+    old.write_bytes(b'previous bundle')
+    code, text, out = _collect(tmp_path, capsys)
+    assert code == 1
+    assert expected in text
+    assert 'No zip written' in text
+    assert out.read_bytes() == b'previous bundle'
+
+
+def test_submission_command_line_exit_status(tmp_path):
+    _submission(tmp_path, {CS.NOTEBOOKS[0]: _notebook([2, 1])})
+    p = subprocess.run([sys.executable, '-m', 'tools.collect_submission', '--root', str(tmp_path),
+                        '--out', str(tmp_path / 'a.zip')], cwd=ROOT, capture_output=True,
+                       text=True)
+    assert p.returncode == 1
+    assert 'not run top to bottom' in p.stderr
+    assert not (tmp_path / 'a.zip').exists()
