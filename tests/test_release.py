@@ -312,12 +312,13 @@ def test_check_tests_flags_collection_and_unexpected_errors(tmp_path, solution):
         "'NoneType' object is not subscriptable\">t</failure></testcase>"
         '<testcase classname="tests.test_y" name="test_d"/>'
         '</testsuite></testsuites>')
-    problems, info = CHK.check_tests({'code': 1, 'seconds': 1.0}, str(junit), solution)
+    problems, info, reached = CHK.check_tests({'code': 1, 'seconds': 1.0}, str(junit), solution)
     assert len([p for p in problems if 'does not collect' in p]) == 1
     assert 'defined only inside the solution region' in problems[0]
     assert len([p for p in problems if 'fails on TypeError' in p]) == 1
     assert not [p for p in problems if 'test_a' in p or 'test_b' in p]
     assert '5 unit tests' in info[0] and '1 passed' in info[0]
+    assert reached == {'affine_forward': 1}
 
 
 # ---------------------------------------------------------------------------

@@ -219,11 +219,13 @@ def check_splice(sol, release_dir):
         if spliced == expected:
             identical += 1
         else:
-            a, b = spliced.splitlines(), expected.splitlines()
+            a = spliced.decode('utf-8', 'replace').splitlines()
+            b = expected.decode('utf-8', 'replace').splitlines()
             n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
             problems.append('%s: splicing the solution back differs from the solution at line '
-                            '%d: %r != %r' % (path, n + 1, a[n][:80] if n < len(a) else b'<end>',
-                                              b[n][:80] if n < len(b) else b'<end>'))
+                            '%d: release gives %r, solution has %r'
+                            % (path, n + 1, a[n][:80] if n < len(a) else '<end of file>',
+                               b[n][:80] if n < len(b) else '<end of file>'))
     return problems, identical, cleared_only
 
 
@@ -255,9 +257,9 @@ def check_install(release_dir, scratch):
     return []
 
 
-def run_tests(release_dir, junit, result):
-    """Run the release's unit tests; store (returncode or None on timeout, seconds, output)."""
-    cmd = [sys.executable, '-m', 'pytest', 'tests', '-q', '--no-header', '-p', 'no:cacheprovider',
+def run_tests(release_dir, junit, result, paths=('tests',)):
+    """Run unit tests of a release; store (returncode or None on timeout, seconds, output)."""
+    cmd = [sys.executable, '-m', 'pytest', *paths, '-q', '--no-header', '-p', 'no:cacheprovider',
            '--continue-on-collection-errors', '--junitxml', junit]
     env = dict(os.environ, MPLBACKEND='Agg', PYTHONDONTWRITEBYTECODE='1')
     start = time.perf_counter()
@@ -278,34 +280,42 @@ def _exception_type(message):
     return m.group(1).split('.')[-1] if m else '?'
 
 
-def check_tests(result, junit, sol):
-    """(problems, summary lines) from the unit-test run."""
-    problems, info = [], []
-    if result.get('code') is None:
-        return ['tests: the release test suite did not finish in %d s' % TEST_TIMEOUT], info
-    if not os.path.isfile(junit):
-        tail = result.get('output', '').strip().splitlines()[-5:]
-        return ['tests: pytest wrote no report (exit %s): %s'
-                % (result['code'], ' | '.join(tail))], info
-    if result['code'] not in (0, 1, 2):
-        problems.append('tests: pytest exited with status %s' % result['code'])
-    cases = list(ET.parse(junit).getroot().iter('testcase'))
-    passed = failed = skipped = 0
-    by_type, reached = {}, {}
-    for tc in cases:
+class PytestRun:
+    """What one pytest run of a release says: counts, problems, stubs reached."""
+
+    def __init__(self, result, junit, sol, label=''):
+        self.problems, self.reached, self.by_type = [], {}, {}
+        self.cases = self.passed = self.failed = self.skipped = 0
+        self.seconds = result.get('seconds', 0.0)
+        label = ' (%s)' % label if label else ''
+        if result.get('code') is None:
+            self.problems.append('tests%s: the test run did not finish in %d s'
+                                 % (label, TEST_TIMEOUT))
+            return
+        if not os.path.isfile(junit):
+            tail = result.get('output', '').strip().splitlines()[-5:]
+            self.problems.append('tests%s: pytest wrote no report (exit %s): %s'
+                                 % (label, result['code'], ' | '.join(tail)))
+            return
+        if result['code'] not in (0, 1, 2):
+            self.problems.append('tests%s: pytest exited with status %s' % (label, result['code']))
+        for tc in ET.parse(junit).getroot().iter('testcase'):
+            self._case(tc, sol, label)
+
+    def _case(self, tc, sol, label):
+        self.cases += 1
         outcome = [ch for ch in tc if ch.tag in ('failure', 'error', 'skipped')]
         if not outcome:
-            passed += 1
-            continue
+            self.passed += 1
+            return
         ch = outcome[0]
         if ch.tag == 'skipped':
-            skipped += 1
-            continue
-        failed += 1
-        test_id = '%s::%s' % (tc.get('classname', '').replace('.', '/') + '.py', tc.get('name'))
+            self.skipped += 1
+            return
+        self.failed += 1
         message = ch.get('message') or ''
         if message == 'collection failure':
-            module = tc.get('name') or tc.get('classname')
+            module = (tc.get('name') or tc.get('classname') or '?').replace('.', '/') + '.py'
             cause = [l[1:].strip() for l in (ch.text or '').splitlines() if l.startswith('E ')]
             cause = cause[-1] if cause else '?'
             hint = ''
@@ -314,37 +324,85 @@ def check_tests(result, junit, sol):
                 hint = ('; %s is defined only inside the solution region at %s, so the starter '
                         'lacks it: the test module must not import it at module level'
                         % (m.group(1), sol.defined_in_regions[m.group(1)]))
-            problems.append('tests: %s does not collect: %s%s'
-                            % (module.replace('.', '/') + '.py', cause, hint))
-            by_type['collection error'] = by_type.get('collection error', 0) + 1
-            continue
+            self.problems.append('tests%s: %s does not collect: %s%s' % (label, module, cause, hint))
+            self.by_type['collection error'] = self.by_type.get('collection error', 0) + 1
+            return
+        test_id = '%s.py::%s' % (tc.get('classname', '').replace('.', '/'), tc.get('name'))
         etype = _exception_type(message)
-        by_type[etype] = by_type.get(etype, 0) + 1
+        self.by_type[etype] = self.by_type.get(etype, 0) + 1
         if etype not in ALLOWED_FAILURES:
-            problems.append('tests: %s fails on %s, not on NotImplementedError or a wrong '
-                            'value: %s' % (test_id, etype, message.splitlines()[0][:160]
-                                           if message else ''))
-        m = STUB_MESSAGE.search(message.split(': ', 1)[-1]) or STUB_MESSAGE.search(
-            message.split('NotImplementedError: ', 1)[-1])
+            self.problems.append('tests%s: %s fails on %s, not on NotImplementedError or a wrong '
+                                 'value: %s' % (label, test_id, etype,
+                                                message.splitlines()[0][:160] if message else ''))
+        m = STUB_MESSAGE.search(message.split('NotImplementedError: ', 1)[-1])
         if etype == 'NotImplementedError' and m:
-            reached[m.group(1)] = reached.get(m.group(1), 0) + 1
-    info.append('%d unit tests in %.0f s: %d passed, %d failed (%s), %d skipped'
-                % (len(cases), result['seconds'], passed, failed,
-                   ', '.join('%s %d' % kv for kv in sorted(by_type.items())) or 'none', skipped))
-    stubbed = sorted({r.function for rs in sol.regions.values() for r in rs if r.function})
-    not_reached = [f for f in stubbed if f not in reached]
-    info.append('stubs the tests reach: %d of %d%s'
-                % (len(stubbed) - len(not_reached), len(stubbed),
-                   ' (not reached, since their tests stop at an earlier stub or none exists: %s)'
-                   % ', '.join(not_reached) if not_reached else ''))
+            self.reached[m.group(1)] = self.reached.get(m.group(1), 0) + 1
+
+    def summary(self):
+        return ('%d unit tests in %.0f s: %d passed, %d failed (%s), %d skipped'
+                % (self.cases, self.seconds, self.passed, self.failed,
+                   ', '.join('%s %d' % kv for kv in sorted(self.by_type.items())) or 'none',
+                   self.skipped))
+
+
+def check_tests(result, junit, sol):
+    """(problems, info lines, stubs reached) of the release's own test run."""
+    run = PytestRun(result, junit, sol)
+    problems, info = list(run.problems), [run.summary()] if run.cases else []
     test_text = ''
     for path in sol.files:
         if path.startswith('tests/') and path.endswith('.py'):
             test_text += _read(os.path.join(sol.root, path)).decode('utf-8', 'replace')
-    for f in stubbed:
-        name = f.split('.')[0] if '.' in f else f
-        if not re.search(r'\b%s\b' % re.escape(name), test_text):
+    for f in stubbed_functions(sol):
+        if not re.search(r'\b%s\b' % re.escape(f.split('.')[0]), test_text):
             problems.append('tests: no unit test mentions %s, which the starter stubs' % f)
+    return problems, info, run.reached
+
+
+def stubbed_functions(sol):
+    return sorted({r.function for rs in sol.regions.values() for r in rs if r.function})
+
+
+def check_later_stubs(release_dir, sol, reached, scratch, max_rounds=3):
+    """Stubs the release's tests never reach stop behind an earlier stub (a backward
+    test fails on the forward pass first). Build starters where only those are
+    left to write, run the test files that mention them, and check that each
+    stub is reached and that they too fail only on NotImplementedError or a
+    wrong value. Returns (problems, info lines)."""
+    problems, info = [], []
+    remaining = [f for f in stubbed_functions(sol) if f not in reached]
+    tests = {p: _read(os.path.join(sol.root, p)).decode('utf-8', 'replace') for p in sol.files
+             if p.startswith('tests/test_') and p.endswith('.py')}
+    for n in range(1, max_rounds + 1):
+        if not remaining:
+            break
+        variant = os.path.join(scratch, 'later-stubs-%d' % n)
+        shutil.copytree(release_dir, variant)
+        for path, regions in sol.regions.items():
+            if regions:
+                text = _read(os.path.join(sol.root, path)).decode('utf-8')
+                with open(os.path.join(variant, path), 'w', encoding='utf-8', newline='') as f:
+                    f.write(R.stub_py(text, path, only=set(remaining))[0])
+        names = {f.split('.')[0] for f in remaining}
+        paths = sorted(p for p, text in tests.items()
+                       if any(re.search(r'\b%s\b' % re.escape(x), text) for x in names))
+        if not paths:
+            break
+        junit, result = os.path.join(scratch, 'junit-later-%d.xml' % n), {}
+        run_tests(variant, junit, result, paths)
+        run = PytestRun(result, junit, sol, 'starter with only %s left' % ', '.join(remaining))
+        problems += run.problems
+        newly = [f for f in remaining if f in run.reached]
+        info.append('with only %d stub(s) left (%s): %s; the tests reach %s'
+                    % (len(remaining), ', '.join(remaining), run.summary(),
+                       ', '.join(newly) or 'none of them'))
+        shutil.rmtree(variant, ignore_errors=True)
+        if not newly:
+            break
+        remaining = [f for f in remaining if f not in newly]
+    for f in remaining:
+        problems.append('tests: no unit test fails on the stub of %s, even with every other '
+                        'function written: the self-check does not cover it' % f)
     return problems, info
 
 
@@ -479,11 +537,16 @@ def main(argv=None):
 
         p2 = check_install(release_dir, scratch)
         tests.join()
-        p2t, info2 = check_tests(result, junit, sol)
+        p2t, info2, reached = check_tests(result, junit, sol)
+        stubbed = stubbed_functions(sol)
+        info2.append('the tests stop at %d of the %d stubbed functions%s'
+                     % (len(reached), len(stubbed), '' if len(reached) == len(stubbed) else
+                        '; the others sit behind an earlier stub'))
+        p2l, info2l = check_later_stubs(release_dir, sol, reached, scratch)
         _report('2. the release installs, imports, and its tests fail only on the stubs',
-                p2 + p2t, (['pip install and import of %d modules ok' % len(PACKAGE_MODULES)]
-                           if not p2 else []) + info2)
-        problems += p2 + p2t
+                p2 + p2t + p2l, (['pip install and import of %d modules ok' % len(PACKAGE_MODULES)]
+                                 if not p2 else []) + info2 + info2l)
+        problems += p2 + p2t + p2l
 
         title4 = '4. the release notebooks run up to their first stub'
         data_dir = find_data_dir()

@@ -230,13 +230,19 @@ def replace_bodies(text, regions, new_bodies):
     return ''.join(out)
 
 
-def stub_py(text, path):
-    """(release text, regions) of a .py file; text unchanged if it has no region."""
+def stub_py(text, path, only=None):
+    """(release text, regions) of a .py file; text unchanged if it has no region.
+
+    With `only` (a set of function names), only the regions of those functions
+    are stubbed and the others keep their solution: a starter with just those
+    functions left to write.
+    """
     regions = py_regions(text, path)
     if not regions:
         return text, regions
     lines = split_lines(text)
-    bodies = [stub_lines(r, path, _line_ending(lines[r.start - 1])) for r in regions]
+    bodies = [stub_lines(r, path, _line_ending(lines[r.start - 1]))
+              if only is None or r.function in only else r.body for r in regions]
     return replace_bodies(text, regions, bodies), regions
 
 
