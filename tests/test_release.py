@@ -375,6 +375,8 @@ def test_submission_ok(tmp_path, capsys):
     ('error', 'notebooks/01_FullyConnectedNets.ipynb: cell 2 shows an error: '
               'NotImplementedError: affine_forward in cs231n/layers.py'),
     ('unexecuted', 'notebooks/03_Dropout.ipynb: cell 3 was not executed'),
+    ('not_run', 'notebooks/02_BatchNormalization.ipynb: was not run: none of its 3 code cells '
+                'has been executed'),
 ])
 def test_submission_problems_exit_nonzero(tmp_path, capsys, case, expected):
     notebooks, skip = {}, ()
@@ -393,6 +395,8 @@ def test_submission_problems_exit_nonzero(tmp_path, capsys, case, expected):
             'traceback': []}]})
     elif case == 'unexecuted':
         notebooks[CS.NOTEBOOKS[2]] = _notebook([1, 2, None])
+    elif case == 'not_run':
+        notebooks[CS.NOTEBOOKS[1]] = _notebook([None, None, None])
     _submission(tmp_path, notebooks, skip)
     old = tmp_path / 'bundle.zip'
     old.write_bytes(b'previous bundle')

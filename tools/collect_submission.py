@@ -54,7 +54,7 @@ def check_notebook(path, name):
         cells = nb['cells']
     except (OSError, ValueError, KeyError, TypeError) as e:
         return ['%s: cannot read the notebook (%s)' % (name, e)], []
-    problems, warnings, counts = [], [], []
+    problems, warnings, counts, unexecuted = [], [], [], []
     for k, cell in enumerate(cells):
         if not isinstance(cell, dict) or cell.get('cell_type') != 'code':
             if isinstance(cell, dict) and cell.get('cell_type') == 'markdown' \
@@ -73,9 +73,15 @@ def check_notebook(path, name):
                                    if out.get('evalue') else ''))
         if count is None:
             if not blank:
-                problems.append('%s: cell %d was not executed' % (name, k))
+                unexecuted.append(k)
             continue
         counts.append((k, count))
+    if unexecuted and not counts:
+        problems.append('%s: was not run: none of its %d code cells has been executed'
+                        % (name, len(unexecuted)))
+        return problems, warnings
+    for k in unexecuted:
+        problems.append('%s: cell %d was not executed' % (name, k))
     expected = list(range(1, len(counts) + 1))
     got = [c for _, c in counts]
     if got != expected:
