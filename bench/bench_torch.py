@@ -21,7 +21,6 @@ both see the same machine load, at the same thread count and dtype:
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -55,6 +54,7 @@ if ARGS is not None:
 
 import numpy as np  # noqa: E402
 
+from bench.bench_train import interleaved_medians  # noqa: E402
 from cs231n.classifiers.fc_net import FullyConnectedNet  # noqa: E402
 from cs231n.solver import Solver  # noqa: E402
 
@@ -132,19 +132,6 @@ def gemm_only(model, batch, dtype):
     return run
 
 
-def interleaved(functions, repeats, warmup=5):
-    for _ in range(warmup):
-        for f in functions:
-            f()
-    times = [[] for _ in functions]
-    for _ in range(repeats):
-        for f, t in zip(functions, times):
-            start = time.perf_counter()
-            f()
-            t.append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
-
-
 def epoch_child():
     """One epoch of the big net over the training set; print seconds and peak RSS."""
     import resource
@@ -178,7 +165,8 @@ def main():
         model, our_step = ours(hidden_dims, normalization, batch, getattr(np, dtype), data)
         torch_step = theirs(model, normalization, batch, dtype, data)
         gemms = gemm_only(model, batch, getattr(np, dtype))
-        t_ours, t_torch, t_gemm = interleaved([our_step, torch_step, gemms], ARGS.repeats)
+        t_ours, t_torch, t_gemm = interleaved_medians([our_step, torch_step, gemms],
+                                                      ARGS.repeats, warmup=5)
         ratio = t_torch / t_ours
         print('%-24s %12.0f %12.0f %7.2fx %7.1fx %11.0f%%  %s'
               % (name, batch / t_ours, batch / t_torch, ratio, TARGETS[name],

@@ -21,6 +21,19 @@ def rel_error(x, y):
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
+def _evaluate_around(f, x, ix, h):
+    """f at x with x[ix] moved by +h and by -h; x[ix] is restored after."""
+    old_value = x[ix]
+    x[ix] = old_value + h
+    pos = f(x)
+    if isinstance(pos, np.ndarray):
+        pos = pos.copy()  # f may return a view of a buffer the next call reuses
+    x[ix] = old_value - h
+    neg = f(x)
+    x[ix] = old_value
+    return pos, neg
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=0.00001):
     """Numerical gradient of a scalar function f at x.
 
@@ -39,12 +52,7 @@ def eval_numerical_gradient(f, x, verbose=True, h=0.00001):
     it = np.nditer(x, flags=['multi_index'], op_flags=['readwrite'])
     while not it.finished:
         ix = it.multi_index
-        old_value = x[ix]
-        x[ix] = old_value + h
-        fxph = f(x)
-        x[ix] = old_value - h
-        fxmh = f(x)
-        x[ix] = old_value
+        fxph, fxmh = _evaluate_around(f, x, ix, h)
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
@@ -68,13 +76,8 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     it = np.nditer(x, flags=['multi_index'], op_flags=['readwrite'])
     while not it.finished:
         ix = it.multi_index
-        old_value = x[ix]
-        x[ix] = old_value + h
-        pos = np.array(f(x), copy=True)
-        x[ix] = old_value - h
-        neg = np.array(f(x), copy=True)
-        x[ix] = old_value
-        grad[ix] = np.sum((pos - neg) * df) / (2 * h)
+        pos, neg = _evaluate_around(f, x, ix, h)
+        grad[ix] = np.sum((np.asarray(pos) - np.asarray(neg)) * df) / (2 * h)
         it.iternext()
     return grad
 
@@ -101,12 +104,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
     rel_errors = np.empty(num_checks)
     for i in range(num_checks):
         ix = tuple(int(rng.randint(n)) for n in x.shape)
-        old_value = x[ix]
-        x[ix] = old_value + h
-        fxph = f(x)
-        x[ix] = old_value - h
-        fxmh = f(x)
-        x[ix] = old_value
+        fxph, fxmh = _evaluate_around(f, x, ix, h)
         grad_numerical = (fxph - fxmh) / (2 * h)
         grad_analytic = analytic_grad[ix]
         denom = abs(grad_numerical) + abs(grad_analytic)
