@@ -139,6 +139,9 @@ def write_zip(root, out, files):
         with os.fdopen(fd, 'wb') as f, zipfile.ZipFile(f, 'w', zipfile.ZIP_DEFLATED) as z:
             for rel in files:
                 z.write(os.path.join(root, rel), rel)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a bundle is an ordinary file
         os.replace(tmp, out)
     except BaseException:
         os.unlink(tmp)

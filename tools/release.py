@@ -125,7 +125,8 @@ def build(dest, root=ROOT):
         os.makedirs(os.path.dirname(out), exist_ok=True)
         with open(out, 'wb') as f:
             f.write(new)
-        shutil.copymode(src, out)
+        # Readable by everyone; executable where the source is (scripts).
+        os.chmod(out, 0o755 if os.access(src, os.X_OK) else 0o644)
         if info.get('regions'):
             summary['stubbed'][path] = info['regions']
         if path.endswith('.ipynb'):
