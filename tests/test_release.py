@@ -152,6 +152,14 @@ def test_stubs_raise_naming_function_and_file(built):
     assert lines[4] == 'False'  # the sandwich is the student's to write
 
 
+def test_release_installs_and_imports(built, tmp_path):
+    out, _ = built
+    problems, info = CHK.check_install(out, str(tmp_path))
+    assert problems == []
+    assert info and ('import of its' in info[0] or 'skipped' in info[0])
+    assert not os.path.exists(os.path.join(out, 'build'))  # pip built a copy, not the release
+
+
 def test_splice_back_is_byte_identical(built, solution):
     out, summary = built
     problems, identical, _ = CHK.check_splice(solution, out)

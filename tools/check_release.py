@@ -232,8 +232,48 @@ def check_splice(sol, release_dir):
 # ---------------------------------------------------------------------------
 # Check 2: install, import, unit tests
 
+def _import_all(folder, cwd):
+    """None if every package module imports from `folder`, else the error line."""
+    code = ('import importlib, os, sys\n'
+            'for m in %r:\n'
+            '    mod = importlib.import_module(m)\n'
+            '    assert os.path.realpath(mod.__file__).startswith(os.path.realpath(%r)), '
+            '(m, mod.__file__)\n' % (PACKAGE_MODULES, folder))
+    env = dict(os.environ, PYTHONPATH=folder, MPLBACKEND='Agg', PYTHONDONTWRITEBYTECODE='1')
+    p = subprocess.run([sys.executable, '-c', code], cwd=cwd, env=env, capture_output=True,
+                       text=True)
+    return (p.stderr.strip().splitlines() or ['?'])[-1] if p.returncode else None
+
+
+def can_build_offline():
+    """Whether pip can build the release here without fetching its build backend:
+    setuptools with its own bdist_wheel (>= 70.1), or setuptools plus wheel."""
+    try:
+        import setuptools
+    except ImportError:
+        return False
+    version = tuple(int(x) for x in re.findall(r'\d+', setuptools.__version__)[:2])
+    if version >= (70, 1):
+        return True
+    try:
+        import wheel  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
 def check_install(release_dir, scratch):
-    """Install a copy of the release with pip (no deps, no network), import every module."""
+    """(problems, info): the package imports from the release folder (the way the notebooks
+    and tests use it), and a copy installed with pip (no deps, no network) imports too."""
+    problems, info = [], []
+    error = _import_all(release_dir, scratch)
+    if error:
+        problems.append('install: importing the package from the release folder failed: %s'
+                        % error)
+    if not can_build_offline():
+        info.append('pip install of the release skipped: building it without network needs '
+                    'setuptools >= 70.1, or setuptools and wheel, in this environment')
+        return problems, info
     src = os.path.join(scratch, 'src')
     target = os.path.join(scratch, 'site')
     shutil.copytree(release_dir, src)  # pip build writes build/ and *.egg-info into the source
@@ -242,19 +282,15 @@ def check_install(release_dir, scratch):
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode:
         tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
-        return ['install: pip install of the release failed: %s' % ' | '.join(tail)]
-    code = ('import importlib, os, sys\n'
-            'for m in %r:\n'
-            '    mod = importlib.import_module(m)\n'
-            '    assert os.path.realpath(mod.__file__).startswith(os.path.realpath(%r)), '
-            '(m, mod.__file__)\n' % (PACKAGE_MODULES, target))
-    env = dict(os.environ, PYTHONPATH=target, MPLBACKEND='Agg')
-    p = subprocess.run([sys.executable, '-c', code], cwd=scratch, env=env, capture_output=True,
-                       text=True)
-    if p.returncode:
-        return ['install: importing the installed package failed: %s'
-                % (p.stderr.strip().splitlines() or ['?'])[-1]]
-    return []
+        problems.append('install: pip install of the release failed: %s' % ' | '.join(tail))
+        return problems, info
+    error = _import_all(target, scratch)
+    if error:
+        problems.append('install: importing the pip-installed package failed: %s' % error)
+    elif not problems:
+        info.append('pip install of the release, and import of its %d modules: ok'
+                    % len(PACKAGE_MODULES))
+    return problems, info
 
 
 def run_tests(release_dir, junit, result, paths=('tests',)):
@@ -535,7 +571,7 @@ def main(argv=None):
                     if cleared else '')])
         problems += p3
 
-        p2 = check_install(release_dir, scratch)
+        p2, info2i = check_install(release_dir, scratch)
         tests.join()
         p2t, info2, reached = check_tests(result, junit, sol)
         stubbed = stubbed_functions(sol)
@@ -544,8 +580,7 @@ def main(argv=None):
                         '; the others sit behind an earlier stub'))
         p2l, info2l = check_later_stubs(release_dir, sol, reached, scratch)
         _report('2. the release installs, imports, and its tests fail only on the stubs',
-                p2 + p2t + p2l, (['pip install and import of %d modules ok' % len(PACKAGE_MODULES)]
-                                 if not p2 else []) + info2 + info2l)
+                p2 + p2t + p2l, info2i + info2 + info2l)
         problems += p2 + p2t + p2l
 
         title4 = '4. the release notebooks run up to their first stub'
