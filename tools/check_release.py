@@ -360,7 +360,10 @@ class PytestRun:
                 hint = ('; %s is defined only inside the solution region at %s, so the starter '
                         'lacks it: the test module must not import it at module level'
                         % (m.group(1), sol.defined_in_regions[m.group(1)]))
-            self.problems.append('tests%s: %s does not collect: %s%s' % (label, module, cause, hint))
+            self.problems.append('tests%s: %s does not collect: %s%s (and without '
+                                 '--continue-on-collection-errors pytest runs no test at all: '
+                                 '"python -m pytest tests -k affine" runs nothing)'
+                                 % (label, module, cause, hint))
             self.by_type['collection error'] = self.by_type.get('collection error', 0) + 1
             return
         test_id = '%s.py::%s' % (tc.get('classname', '').replace('.', '/'), tc.get('name'))
