@@ -43,9 +43,13 @@ def affine_relu_backward(dout, cache):
 
 
 ###############################################################################
-# TODO: Write the hidden layer of FullyConnectedNet as one sandwich here:     #
-# affine - [batch/layer norm] - relu - [dropout], with its backward pass.     #
-# Writing it once serves every normalization and dropout combination.        #
+# TODO (optional): Write the hidden layer of FullyConnectedNet as one         #
+# sandwich, affine - [batch/layer norm] - relu - [dropout], in the functions  #
+# affine_norm_relu_dropout_forward(x, w, b, gamma=None, beta=None,            #
+#     norm_param=None, normalization=None, dropout_param=None)                #
+# affine_norm_relu_dropout_backward(dout, cache, need_dx=True)                #
+# (the tests check them when they exist). Written once, the block serves      #
+# every normalization and dropout combination.                                #
 ###############################################################################
 # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 

@@ -2,10 +2,9 @@
 import numpy as np
 import pytest
 
+from cs231n import layer_utils
 from cs231n.gradient_check import eval_numerical_gradient_array
-from cs231n.layer_utils import (affine_norm_relu_dropout_backward,
-                                affine_norm_relu_dropout_forward, affine_relu_backward,
-                                affine_relu_forward)
+from cs231n.layer_utils import affine_relu_backward, affine_relu_forward
 from cs231n.layers import (affine_forward, batchnorm_forward, dropout_forward,
                            layernorm_forward, relu_forward)
 
@@ -33,6 +32,16 @@ def test_affine_relu_matches_numerical_gradient(check_grad):
 
 NORMALIZATIONS = [None, 'batchnorm', 'layernorm']
 DROPOUT = [None, 0.75]
+
+
+def _block():
+    """The affine-norm-relu-dropout sandwich: an optional helper in the starter,
+    so its tests skip (rather than fail to import) where it is not written."""
+    if not hasattr(layer_utils, 'affine_norm_relu_dropout_forward'):
+        pytest.skip('cs231n/layer_utils.py defines no affine_norm_relu_dropout_forward/backward '
+                    '(the optional sandwich helper for FullyConnectedNet)')
+    return (layer_utils.affine_norm_relu_dropout_forward,
+            layer_utils.affine_norm_relu_dropout_backward)
 
 
 def _sandwich_setup(normalization, keep):
@@ -65,6 +74,7 @@ def _reference_forward(x, w, b, gamma, beta, normalization, dropout_param):
 @pytest.mark.parametrize('keep', DROPOUT, ids=['no_dropout', 'dropout0.75'])
 @pytest.mark.parametrize('normalization', NORMALIZATIONS, ids=['plain', 'batchnorm', 'layernorm'])
 def test_affine_norm_relu_dropout_matches_numerical_gradient(normalization, keep, check_grad):
+    affine_norm_relu_dropout_forward, affine_norm_relu_dropout_backward = _block()
     x, w, b, gamma, beta, dout, norm_param, dropout_param = _sandwich_setup(normalization, keep)
     kwargs = dict(norm_param=norm_param, normalization=normalization,
                   dropout_param=dropout_param)

@@ -28,6 +28,9 @@ def write_atomically(nb, path):
     try:
         with os.fdopen(fd, 'w', encoding='utf-8') as f:
             nbformat.write(nb, f)
+        umask = os.umask(0)  # mkstemp makes the file 0600; give it the usual mode
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
