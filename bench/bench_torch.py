@@ -51,6 +51,11 @@ ARGS = parse_args() if __name__ == '__main__' else None
 if ARGS is not None:
     for variable in _THREAD_VARIABLES:  # before numpy and torch load their BLAS
         os.environ[variable] = str(ARGS.threads)
+    # Interleaving puts two thread pools in one process: OpenBLAS's and
+    # PyTorch's OpenMP one. OpenMP threads spin for a while after each parallel
+    # region by default, stealing the cores from whichever side runs next;
+    # passive waiting makes the step-by-step interleaving fair to both.
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
 import numpy as np  # noqa: E402
 
