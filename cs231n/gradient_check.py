@@ -34,6 +34,14 @@ def _evaluate_around(f, x, ix, h):
     return pos, neg
 
 
+def _every_index(f, x, h):
+    """Yield (index, f(x + h e_index), f(x - h e_index)) for every index of x."""
+    it = np.nditer(x, flags=['multi_index'], op_flags=['readwrite'])
+    while not it.finished:
+        yield (it.multi_index,) + _evaluate_around(f, x, it.multi_index, h)
+        it.iternext()
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=0.00001):
     """Numerical gradient of a scalar function f at x.
 
@@ -49,14 +57,10 @@ def eval_numerical_gradient(f, x, verbose=True, h=0.00001):
     - grad: Array of the same shape as x
     """
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=['multi_index'], op_flags=['readwrite'])
-    while not it.finished:
-        ix = it.multi_index
-        fxph, fxmh = _evaluate_around(f, x, ix, h)
+    for ix, fxph, fxmh in _every_index(f, x, h):
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
-        it.iternext()
     return grad
 
 
@@ -73,12 +77,8 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     - grad: Array of the same shape as x
     """
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=['multi_index'], op_flags=['readwrite'])
-    while not it.finished:
-        ix = it.multi_index
-        pos, neg = _evaluate_around(f, x, ix, h)
+    for ix, pos, neg in _every_index(f, x, h):
         grad[ix] = np.sum((np.asarray(pos) - np.asarray(neg)) * df) / (2 * h)
-        it.iternext()
     return grad
 
 
