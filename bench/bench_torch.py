@@ -52,10 +52,12 @@ if ARGS is not None:
     for variable in _THREAD_VARIABLES:  # before numpy and torch load their BLAS
         os.environ[variable] = str(ARGS.threads)
     # Interleaving puts two thread pools in one process: OpenBLAS's and
-    # PyTorch's OpenMP one. OpenMP threads spin for a while after each parallel
-    # region by default, stealing the cores from whichever side runs next;
-    # passive waiting makes the step-by-step interleaving fair to both.
+    # PyTorch's OpenMP one. Both spin for a while after each parallel region
+    # by default (OpenBLAS for about 0.1 s), stealing the cores from whichever
+    # side runs next. Short spins make the step-by-step interleaving fair to
+    # both sides: each then runs about as fast as it does alone.
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    os.environ.setdefault('OPENBLAS_THREAD_TIMEOUT', '4')
 
 import numpy as np  # noqa: E402
 
