@@ -155,34 +155,3 @@ def plot_sweep(x, curves, xlabel, titles, logx=True, ylims=None):
         if ylims and ylims[i]:
             ax.set_ylim(*ylims[i])
     return _finish(fig, axes)
-
-
-def show_images(X, y, class_names, per_class=7):
-    """Show a few example images of each class, one column per class.
-
-    Inputs:
-    - X: Images of shape (N, 32, 32, 3) or (N, 3, 32, 32), any range
-    - y: Labels of shape (N,)
-    - class_names: List of C class names
-    - per_class: Images per class
-
-    Returns:
-    - The matplotlib figure
-    """
-    import matplotlib.pyplot as plt
-    if X.shape[1] == 3 and X.shape[-1] != 3:
-        X = X.transpose(0, 2, 3, 1)
-    fig, axes = plt.subplots(per_class, len(class_names),
-                             figsize=(1.2 * len(class_names), 1.2 * per_class), squeeze=False)
-    for c, name in enumerate(class_names):
-        idxs = np.flatnonzero(y == c)[:per_class]
-        for r in range(per_class):
-            ax = axes[r, c]
-            ax.axis('off')
-            if r < len(idxs):
-                img = X[idxs[r]].astype(np.float64)
-                ax.imshow((img - img.min()) / max(img.max() - img.min(), 1e-12))
-            if r == 0:
-                ax.set_title(name, fontsize=9)
-    fig.tight_layout()
-    return fig

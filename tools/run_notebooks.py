@@ -53,7 +53,7 @@ def execute(path, out_path, timeout):
     start = time.perf_counter()
 
     def on_cell_executed(cell, cell_index, execute_reply):
-        done = sum(1 for c in code_cells[:code_cells.index(cell) + 1])
+        done = code_cells.index(cell) + 1
         if bar is not None and not bar.disable:
             bar.update(1)
         else:
