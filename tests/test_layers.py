@@ -223,19 +223,22 @@ def _norm_backward_setup():
     return x, gamma, beta, dout
 
 
-@pytest.mark.parametrize('backward', [batchnorm_backward, batchnorm_backward_alt],
-                         ids=['graph', 'alt'])
-def test_batchnorm_backward_matches_numerical_gradient(backward, check_grad):
+@pytest.mark.parametrize('forward, backward', [
+    (batchnorm_forward, batchnorm_backward),
+    (batchnorm_forward, batchnorm_backward_alt),
+    (layernorm_forward, layernorm_backward),
+], ids=['batchnorm_graph', 'batchnorm_alt', 'layernorm'])
+def test_norm_backward_matches_numerical_gradient(forward, backward, check_grad):
     x, gamma, beta, dout = _norm_backward_setup()
-    bn_param = {'mode': 'train'}
-    fx = lambda x: batchnorm_forward(x, gamma, beta, bn_param)[0]
-    fg = lambda g: batchnorm_forward(x, g, beta, bn_param)[0]
-    fb = lambda b: batchnorm_forward(x, gamma, b, bn_param)[0]
+    param = {'mode': 'train'}  # layernorm ignores the mode
+    fx = lambda x: forward(x, gamma, beta, param)[0]
+    fg = lambda g: forward(x, g, beta, param)[0]
+    fb = lambda b: forward(x, gamma, b, param)[0]
     dx_num = eval_numerical_gradient_array(fx, x, dout)
     dgamma_num = eval_numerical_gradient_array(fg, gamma.copy(), dout)
     dbeta_num = eval_numerical_gradient_array(fb, beta.copy(), dout)
 
-    _, cache = batchnorm_forward(x, gamma, beta, bn_param)
+    _, cache = forward(x, gamma, beta, param)
     dx, dgamma, dbeta = backward(dout, cache)
     name = backward.__name__
     check_grad('%s: dx' % name, dx, dx_num, 1e-7)
@@ -298,23 +301,6 @@ def test_layernorm_normalizes_each_row_on_its_own():
         assert np.allclose(out[i], expected, rtol=1e-12, atol=1e-12)
         alone, _ = layernorm_forward(x[i:i + 1], gamma, beta, {})
         assert np.array_equal(alone[0], out[i]), 'layernorm: a row depends on the other rows'
-
-
-def test_layernorm_backward_matches_numerical_gradient(check_grad):
-    x, gamma, beta, dout = _norm_backward_setup()
-    ln_param = {}
-    fx = lambda x: layernorm_forward(x, gamma, beta, ln_param)[0]
-    fg = lambda g: layernorm_forward(x, g, beta, ln_param)[0]
-    fb = lambda b: layernorm_forward(x, gamma, b, ln_param)[0]
-    dx_num = eval_numerical_gradient_array(fx, x, dout)
-    dgamma_num = eval_numerical_gradient_array(fg, gamma.copy(), dout)
-    dbeta_num = eval_numerical_gradient_array(fb, beta.copy(), dout)
-
-    _, cache = layernorm_forward(x, gamma, beta, ln_param)
-    dx, dgamma, dbeta = layernorm_backward(dout, cache)
-    check_grad('layernorm_backward: dx', dx, dx_num, 1e-7)
-    check_grad('layernorm_backward: dgamma', dgamma, dgamma_num, 1e-7)
-    check_grad('layernorm_backward: dbeta', dbeta, dbeta_num, 1e-7)
 
 
 # ---------------------------------------------------------------------------
