@@ -275,7 +275,7 @@ def _standardize_backward(dout, x_hat, std, scale=1, sum_dout=None, sum_dout_x_h
     """
     N = dout.shape[0]
     if sum_dout is None:
-        sum_dout = dout.sum(axis=0)
+        sum_dout = np.einsum('ij->j', dout)  # faster than dout.sum(axis=0) for large N
     if sum_dout_x_hat is None:
         sum_dout_x_hat = np.einsum('ij,ij->j', dout, x_hat)
     k = scale / (N * std)
@@ -455,7 +455,7 @@ def batchnorm_backward_alt(dout, cache):
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
     (x_hat, _, std), gamma = cache
-    dbeta = dout.sum(axis=0)
+    dbeta = np.einsum('ij->j', dout)  # the column sums; faster than dout.sum(axis=0)
     dgamma = np.einsum('ij,ij->j', dout, x_hat)
     dx = _standardize_backward(dout, x_hat, std, gamma, dbeta, dgamma)
 
