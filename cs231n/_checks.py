@@ -21,7 +21,7 @@ def check_array(fn, name, a, ndim=None, shape=None):
     if not isinstance(a, np.ndarray):
         raise TypeError('%s: %s must be a numpy array, got %s'
                         % (fn, name, type(a).__name__))
-    if not np.issubdtype(a.dtype, np.floating):
+    if a.dtype.kind != 'f':  # float16/32/64 (np.issubdtype is slow on hot paths)
         raise TypeError('%s: %s must hold floats, got dtype %s' % (fn, name, a.dtype))
     if ndim is not None and a.ndim != ndim:
         raise ValueError('%s: %s must be %d-dimensional, got shape %s'

@@ -71,6 +71,9 @@ def for_each_block(update, *arrays):
     - arrays: numpy arrays of the same shape
     """
     global _pool
+    if arrays[0].size <= BLOCK_SIZE:  # one block: no splitting, no threads
+        update(*arrays)
+        return
     parts = blocks(*arrays)
     if len(parts) == 1 or _WORKERS == 1:
         for part in parts:

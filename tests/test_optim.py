@@ -156,3 +156,29 @@ def test_update_keeps_float32(rule):
     expected_state = {'sgd': set(), 'sgd_momentum': {'velocity'}, 'rmsprop': {'cache'},
                       'adam': {'m', 'v'}}[rule]
     assert set(state) == expected_state
+
+
+@pytest.mark.parametrize('rule', ['sgd', 'sgd_momentum', 'rmsprop', 'adam'])
+@pytest.mark.parametrize('layout', ['contiguous', 'strided'])
+def test_blocked_update_equals_whole_array_update(rule, layout, monkeypatch):
+    """Large arrays are updated in blocks, spread over threads; the result must
+    be the same, bit for bit, as one whole-array update, for a size that is not
+    a multiple of the block size and for strided (non-contiguous) arrays."""
+    rng = np.random.RandomState(0)
+    shape = (3, optim.BLOCK_SIZE + 7)
+    w0, dw = rng.randn(*shape), rng.randn(*shape)
+    if layout == 'strided':
+        w0, dw = np.asfortranarray(w0), dw.T.copy().T
+
+    def run(block_size):
+        monkeypatch.setattr(optim, 'BLOCK_SIZE', block_size)
+        w, config = w0.copy(order='K'), {'learning_rate': 1e-2}
+        for _ in range(3):
+            w, config = getattr(optim, rule)(w, dw, config)
+        return w, config
+
+    blocked_w, blocked_config = run(optim.BLOCK_SIZE)
+    whole_w, whole_config = run(w0.size)
+    assert np.array_equal(blocked_w, whole_w), '%s: blocked update differs' % rule
+    for key, value in whole_config.items():
+        assert np.array_equal(blocked_config[key], value), '%s: state %s differs' % (rule, key)
