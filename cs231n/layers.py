@@ -289,9 +289,9 @@ def _standardize_backward(dout, x_hat, std, scale=1, sum_dout=None, sum_dout_x_h
     for start in range(0, N, rows):
         block = dx[start:start + rows]
         np.multiply(dout[start:start + rows], dout_factor, out=block)
-        centered = x_hat[start:start + rows] * x_hat_factor
-        centered += offset
-        block -= centered
+        correction = x_hat[start:start + rows] * x_hat_factor
+        correction += offset
+        block -= correction
     return dx
 
 # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
