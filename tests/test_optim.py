@@ -165,20 +165,56 @@ def test_blocked_update_equals_whole_array_update(rule, layout, monkeypatch):
     be the same, bit for bit, as one whole-array update, for a size that is not
     a multiple of the block size and for strided (non-contiguous) arrays."""
     rng = np.random.RandomState(0)
-    shape = (3, optim.BLOCK_SIZE + 7)
+    shape = (3, optim.BLOCK_BYTES // 8 + 7)
     w0, dw = rng.randn(*shape), rng.randn(*shape)
     if layout == 'strided':
         w0, dw = np.asfortranarray(w0), dw.T.copy().T
 
-    def run(block_size):
-        monkeypatch.setattr(optim, 'BLOCK_SIZE', block_size)
+    def run(block_bytes):
+        monkeypatch.setattr(optim, 'BLOCK_BYTES', block_bytes)
         w, config = w0.copy(order='K'), {'learning_rate': 1e-2}
         for _ in range(3):
             w, config = getattr(optim, rule)(w, dw, config)
         return w, config
 
-    blocked_w, blocked_config = run(optim.BLOCK_SIZE)
-    whole_w, whole_config = run(w0.size)
+    blocked_w, blocked_config = run(optim.BLOCK_BYTES)
+    whole_w, whole_config = run(w0.nbytes)
     assert np.array_equal(blocked_w, whole_w), '%s: blocked update differs' % rule
     for key, value in whole_config.items():
         assert np.array_equal(blocked_config[key], value), '%s: state %s differs' % (rule, key)
+
+
+
+def _textbook_step(rule, w, dw, state, t):
+    """One step of `rule` as the plain numpy expressions of its formula."""
+    if rule == 'sgd':
+        return w - 1e-2 * dw
+    if rule == 'sgd_momentum':
+        state['velocity'] = 0.9 * state['velocity'] - 1e-2 * dw
+        return w + state['velocity']
+    if rule == 'rmsprop':
+        state['cache'] = 0.99 * state['cache'] + (1 - 0.99) * dw * dw
+        return w - 1e-2 * dw / (np.sqrt(state['cache']) + 1e-8)
+    state['m'] = 0.9 * state['m'] + (1 - 0.9) * dw
+    state['v'] = 0.999 * state['v'] + (1 - 0.999) * dw * dw
+    m_hat, v_hat = state['m'] / (1 - 0.9 ** t), state['v'] / (1 - 0.999 ** t)
+    return w - 1e-2 * m_hat / (np.sqrt(v_hat) + 1e-8)
+
+
+@pytest.mark.parametrize('rule', ['sgd', 'sgd_momentum', 'rmsprop', 'adam'])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_update_is_the_textbook_expression_bit_for_bit(rule, dtype):
+    """The in-place, blocked updates do the same float operations, in the same
+    order, as the plain expressions of the formulas: the results the notebooks
+    report do not depend on how the update is organized."""
+    rng = np.random.RandomState(0)
+    shape = (7, optim.BLOCK_BYTES // 4 + 3)  # several blocks, spread over threads
+    w0, dw = rng.randn(*shape).astype(dtype), rng.randn(*shape).astype(dtype)
+    w, config = w0.copy(), {'learning_rate': 1e-2}
+    expected = w0.copy()
+    state = {key: np.zeros_like(w0) for key in ('velocity', 'cache', 'm', 'v')}
+    for t in range(1, 4):
+        w, config = getattr(optim, rule)(w, dw, config)
+        expected = _textbook_step(rule, expected, dw, state, t)
+    assert expected.dtype == dtype
+    assert np.array_equal(w, expected), '%s: differs from the textbook expression' % rule
