@@ -24,6 +24,7 @@ and returned, so no step allocates a new weight array, and each keeps w's
 dtype. The default learning rates will probably not perform well; the other
 defaults should work well for a variety of problems.
 """
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -265,35 +266,36 @@ def adam(w, dw, config=None):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    beta1, beta2 = config['beta1'], config['beta2']
+    beta1, beta2 = float(config['beta1']), float(config['beta2'])
     config['t'] += 1
     t = config['t']
     lr, eps = config['learning_rate'], config['epsilon']
     # The moments start at zero, so after t steps they are biased towards zero
-    # by the factors (1 - beta1**t) and (1 - beta2**t): divide them out.
+    # by the factors (1 - beta1**t) and (1 - beta2**t). Rather than dividing
+    # m and v by them elementwise, fold them into the step size and epsilon,
+    # as Kingma & Ba do at the end of section 2 of the Adam paper:
+    #   lr * (m / bias1) / (sqrt(v / bias2) + eps)
+    #     = lr * sqrt(bias2) / bias1 * m / (sqrt(v) + eps * sqrt(bias2))
+    # (math.sqrt keeps these scalars Python floats, so float32 stays float32.)
     bias1, bias2 = 1 - beta1 ** t, 1 - beta2 ** t
+    step_size = float(lr) * math.sqrt(bias2) / bias1
+    eps_hat = float(eps) * math.sqrt(bias2)
 
-    # Written with out= into two scratch blocks, so that no pass allocates;
-    # the arithmetic is that of
-    #   m = beta1 * m + (1 - beta1) * dw
-    #   v = beta2 * v + (1 - beta2) * dw * dw
-    #   w -= lr * (m / bias1) / (np.sqrt(v / bias2) + eps)
-    def update(w, dw, m, v, step, denominator):
+    # In place, with out= into a scratch block so that no pass allocates.
+    def update(w, dw, m, v, step):
         m *= beta1
         np.multiply(dw, 1 - beta1, out=step)
-        m += step
+        m += step                      # m = beta1 * m + (1 - beta1) * dw
         v *= beta2
         np.multiply(dw, 1 - beta2, out=step)
         step *= dw
-        v += step
-        np.divide(v, bias2, out=denominator)
-        np.sqrt(denominator, out=denominator)
-        denominator += eps
-        np.divide(m, bias1, out=step)
-        step *= lr
-        step /= denominator
-        w -= step
-    for_each_block(update, w, dw, config['m'], config['v'], scratch=2)
+        v += step                      # v = beta2 * v + (1 - beta2) * dw**2
+        np.sqrt(v, out=step)
+        step += eps_hat
+        np.divide(m, step, out=step)
+        step *= step_size
+        w -= step                      # w -= step_size * m / (sqrt(v) + eps_hat)
+    for_each_block(update, w, dw, config['m'], config['v'], scratch=1)
     next_w = w
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****

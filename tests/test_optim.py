@@ -5,6 +5,8 @@ linspace fills of shape (4, 5)): against the values the notebook's expected
 arrays start and end with (to their 8 printed decimals), and against the
 textbook formula written out here for every entry.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -197,8 +199,10 @@ def _textbook_step(rule, w, dw, state, t):
         return w - 1e-2 * dw / (np.sqrt(state['cache']) + 1e-8)
     state['m'] = 0.9 * state['m'] + (1 - 0.9) * dw
     state['v'] = 0.999 * state['v'] + (1 - 0.999) * dw * dw
-    m_hat, v_hat = state['m'] / (1 - 0.9 ** t), state['v'] / (1 - 0.999 ** t)
-    return w - 1e-2 * m_hat / (np.sqrt(v_hat) + 1e-8)
+    # Kingma & Ba's form, with the bias corrections in the step size and eps
+    step_size = 1e-2 * math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+    eps_hat = 1e-8 * math.sqrt(1 - 0.999 ** t)
+    return w - state['m'] / (np.sqrt(state['v']) + eps_hat) * step_size
 
 
 @pytest.mark.parametrize('rule', ['sgd', 'sgd_momentum', 'rmsprop', 'adam'])
