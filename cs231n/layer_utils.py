@@ -2,6 +2,8 @@
 
 The cache of a sandwich holds the caches of its parts, in order.
 """
+import numpy as np
+
 from .layers import *  # noqa: F401,F403  (notebooks get every layer from here)
 from .layers import (affine_backward, affine_forward, batchnorm_backward_alt,
                      batchnorm_forward, dropout_backward, dropout_forward,
@@ -80,7 +82,10 @@ def affine_norm_relu_dropout_forward(x, w, b, gamma=None, beta=None, norm_param=
     if normalization is not None:
         norm_forward, _ = NORM_LAYERS[normalization]
         out, norm_cache = norm_forward(out, gamma, beta, norm_param)
-    out, relu_cache = relu_forward(out)
+    # ReLU in place: no cache holds this array, and relu_backward's mask
+    # (out > 0) is the same for the output as for the input.
+    np.maximum(out, 0, out=out)
+    relu_cache = out
     dropout_cache = None
     if dropout_param is not None:
         out, dropout_cache = dropout_forward(out, dropout_param)

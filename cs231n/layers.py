@@ -243,14 +243,14 @@ def _standardize_forward(x, eps):
     Returns a tuple of:
     - x_hat: Standardized data, of shape (N, D)
     - mean, var: Column means and variances, of shape (D,)
-    - cache: (x_hat, x_centered, std) for _standardize_backward
+    - cache: (x_hat, x, mean, std); x - mean gives back the centred data
     """
     mean = x.mean(axis=0)
-    x_centered = x - mean
-    var = np.einsum('ij,ij->j', x_centered, x_centered) / x.shape[0]
+    x_hat = x - mean  # centred here, standardized in place below
+    var = np.einsum('ij,ij->j', x_hat, x_hat) / x.shape[0]
     std = np.sqrt(var + eps)
-    x_hat = x_centered / std
-    return x_hat, mean, var, (x_hat, x_centered, std)
+    x_hat /= std
+    return x_hat, mean, var, (x_hat, x, mean, std)
 
 
 def _standardize_backward(dout, x_hat, std, scale=1, sum_dout=None, sum_dout_x_hat=None):
@@ -411,7 +411,8 @@ def batchnorm_backward(dout, cache):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    (x_hat, x_centered, std), gamma = cache
+    (x_hat, x, mean, std), gamma = cache
+    x_centered = x - mean
     N = dout.shape[0]
     # out = gamma * x_hat + beta
     dbeta = dout.sum(axis=0)
@@ -454,7 +455,7 @@ def batchnorm_backward_alt(dout, cache):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    (x_hat, _, std), gamma = cache
+    (x_hat, _, _, std), gamma = cache
     dbeta = np.einsum('ij->j', dout)  # the column sums; faster than dout.sum(axis=0)
     dgamma = np.einsum('ij,ij->j', dout, x_hat)
     dx = _standardize_backward(dout, x_hat, std, gamma, dbeta, dgamma)
@@ -530,7 +531,7 @@ def layernorm_backward(dout, cache):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    (x_hat_t, _, std), gamma = cache
+    (x_hat_t, _, _, std), gamma = cache
     dbeta = dout.sum(axis=0)
     dgamma = np.einsum('ij,ji->j', dout, x_hat_t)
     dx = _standardize_backward((dout * gamma).T, x_hat_t, std).T
