@@ -222,3 +222,21 @@ def test_update_is_the_textbook_expression_bit_for_bit(rule, dtype):
         expected = _textbook_step(rule, expected, dw, state, t)
     assert expected.dtype == dtype
     assert np.array_equal(w, expected), '%s: differs from the textbook expression' % rule
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('size', [1, 1000, 3072 * 100, 3072 * 1024 + 5])
+def test_blocks_split_evenly_over_the_cores(size, dtype):
+    """blocks() covers the arrays exactly, with blocks of about BLOCK_BYTES or
+    less, of equal length (the last may be shorter), as many as a multiple of
+    the core count, so that every thread gets the same amount of work."""
+    w, dw = np.arange(size, dtype=dtype), np.arange(size, dtype=dtype)[::-1].copy()
+    parts = optim.blocks(w, dw)
+    if size >= optim._WORKERS:
+        assert len(parts) % optim._WORKERS == 0, '%d blocks for %d cores' % (len(parts), optim._WORKERS)
+    lengths = [part[0].size for part in parts]
+    assert max(lengths) * w.itemsize <= max(optim.BLOCK_BYTES, w.itemsize)
+    assert all(n == lengths[0] for n in lengths[:-1]) and lengths[-1] <= lengths[0]
+    assert np.array_equal(np.concatenate([part[0] for part in parts]), w)
+    assert np.array_equal(np.concatenate([part[1] for part in parts]), dw)
+    assert all(np.shares_memory(part[0], w) for part in parts), 'blocks must be views'
