@@ -83,6 +83,8 @@ def for_each_block(update, *arrays, scratch=0):
     global _pool
 
     def run(parts):
+        # One set of scratch arrays per thread, cut to each block's length
+        # (the last block may be shorter).
         spare = [np.empty(parts[0][0].shape, arrays[0].dtype) for _ in range(scratch)]
         for part in parts:
             size = part[0].size
