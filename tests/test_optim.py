@@ -186,9 +186,9 @@ def test_blocked_update_equals_whole_array_update(rule, layout, monkeypatch):
         assert np.array_equal(blocked_config[key], value), '%s: state %s differs' % (rule, key)
 
 
-
 def _textbook_step(rule, w, dw, state, t):
-    """One step of `rule` as the plain numpy expressions of its formula."""
+    """One step of `rule` as the plain numpy expressions of its formula (for Adam,
+    the form with the bias corrections folded in, unlike _adam_textbook)."""
     if rule == 'sgd':
         return w - 1e-2 * dw
     if rule == 'sgd_momentum':
@@ -233,7 +233,8 @@ def test_blocks_split_evenly_over_the_cores(size, dtype):
     w, dw = np.arange(size, dtype=dtype), np.arange(size, dtype=dtype)[::-1].copy()
     parts = optim.blocks(w, dw)
     if size >= optim._WORKERS:
-        assert len(parts) % optim._WORKERS == 0, '%d blocks for %d cores' % (len(parts), optim._WORKERS)
+        assert len(parts) % optim._WORKERS == 0, \
+            '%d blocks for %d cores' % (len(parts), optim._WORKERS)
     lengths = [part[0].size for part in parts]
     assert max(lengths) * w.itemsize <= max(optim.BLOCK_BYTES, w.itemsize)
     assert all(n == lengths[0] for n in lengths[:-1]) and lengths[-1] <= lengths[0]

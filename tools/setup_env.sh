@@ -26,7 +26,7 @@ fi
 # OpenBLAS's idle threads spin for about 0.1 s after each matrix product
 # (its default), so the update rules' worker thread has to fight one of them
 # for a core: the big net of bench/ trains 15% slower. Spin briefly instead.
-# OpenBLAS reads this when numpy loads: the tests and the
-# notebook kernels that these scripts start inherit it (and the notebooks'
-# first cell sets it for kernels started any other way).
+# OpenBLAS reads this when numpy loads: the tests and the notebook kernels
+# that these scripts start inherit it (and the notebooks' first cell sets it
+# for kernels started any other way).
 export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}"
