@@ -90,11 +90,8 @@ def for_each_block(update, *arrays, scratch=0):
             size = part[0].size
             update(*part, *(s.reshape(-1)[:size].reshape(part[0].shape) for s in spare))
 
-    if arrays[0].nbytes <= BLOCK_BYTES or _WORKERS == 1:  # no threads
-        run(blocks(*arrays) if _WORKERS == 1 else [arrays])
-        return
-    parts = blocks(*arrays)
-    if len(parts) == 1:
+    parts = [arrays] if arrays[0].nbytes <= BLOCK_BYTES else blocks(*arrays)
+    if len(parts) == 1 or _WORKERS == 1:  # no threads
         run(parts)
         return
     if _pool is None:
