@@ -87,12 +87,15 @@ def adam_time(workers, repeats):
     rng = np.random.RandomState(0)
     w, dw = rng.randn(2, 3072, 1024).astype(np.float32)
     config = {'learning_rate': 1e-3}
-    optim._WORKERS = workers
+    saved, optim._WORKERS = optim._WORKERS, workers
     times = []
-    for _ in range(repeats + 3):
-        start = time.perf_counter()
-        optim.adam(w, dw, config)
-        times.append(time.perf_counter() - start)
+    try:
+        for _ in range(repeats + 3):
+            start = time.perf_counter()
+            optim.adam(w, dw, config)
+            times.append(time.perf_counter() - start)
+    finally:
+        optim._WORKERS = saved
     return statistics.median(times[3:])
 
 
