@@ -9,7 +9,7 @@ from cs231n import data_utils
 from cs231n.data_utils import (CLASSES, InvalidDataError, get_CIFAR10_data, load_CIFAR10,
                                load_CIFAR10_label_names, load_CIFAR_batch, load_pickle)
 from cs231n.datasets import cifar10
-from tests.cifar_fixtures import BATCHES, dump_py2, dump_py3, write_folder
+from staff.tests.cifar_fixtures import BATCHES, dump_py2, dump_py3, write_folder
 
 
 @pytest.fixture(scope='module')

@@ -197,9 +197,9 @@ def test_solution_only_files_left_out(built):
     shipped = set(CHK._rel_files(out))
     assert shipped == set(summary['files'])
     for path in ('tools/release.py', 'tools/regions.py', 'tools/check_release.py',
-                 'tools/release_manifest.txt', 'tests/test_release.py', '.ci/run'):
+                 'tools/release_manifest.txt', 'staff/tests/test_release.py', '.ci/run'):
         assert path not in shipped, path
-    assert not [p for p in shipped if p.startswith(('bench/', '.ci/', 'output/'))]
+    assert not [p for p in shipped if p.startswith(('bench/', '.ci/', 'output/', 'staff/'))]
     assert not [p for p in shipped if '__pycache__' in p or 'cifar-10-batches-py' in p]
     for path in ('tools/collect_submission.py', 'tools/run_notebooks.py', 'tools/__init__.py',
                  'tests/conftest.py', 'tests/test_layers.py', 'pyproject.toml',

@@ -13,7 +13,7 @@ import pytest
 
 from cs231n import datasets
 from cs231n.datasets import cifar10
-from tests.cifar_fixtures import (REPO, Site, clean_env, closed_port_url, dump_py2, leftovers,
+from staff.tests.cifar_fixtures import (REPO, Site, clean_env, closed_port_url, dump_py2, leftovers,
                                   member, run_cli, serve, tar_folder, write_folder)
 
 PATH = '/cifar-10-python.tar.gz'
@@ -402,7 +402,7 @@ def test_validator_names_the_bad_file(tmp_path):
 
 def test_validator_checks_labels_and_meta(tmp_path):
     import numpy as np
-    from tests.cifar_fixtures import batch_dict
+    from staff.tests.cifar_fixtures import batch_dict
     folder = str(tmp_path / 'cifar-10-batches-py')
     write_folder(folder, rows=20)
     data = np.zeros((20, 3072), np.uint8)
