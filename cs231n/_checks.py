@@ -1,65 +1,263 @@
-"""Argument checks shared by the layers, nets and solver.
+"""Argument checks shared by the whole package.
 
 Each check raises a ValueError or TypeError that names the function, the
 argument, the value it got and what it expected, so that a wrong call fails
-with one readable line instead of a numpy broadcasting traceback.
+with one readable line instead of a numpy broadcasting traceback or a
+silently wrong result. Callers spend one line per argument, e.g.
+
+    check_array('affine_forward', 'w', w, ndim=2)
+    check_real('adam', 'config["beta1"]', beta1, '[0, 1)')
+
+check_output does the same for what a function computed, and casts it to the
+dtype of the inputs: float32 in, float32 out, whatever the arithmetic did.
 """
+import functools
+import math
 import numbers
+import re
 
 import numpy as np
 
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
-def shape_of(a):
-    return getattr(a, 'shape', type(a).__name__)
+
+def describe(a):
+    """A short description of a value for an error message."""
+    if isinstance(a, np.ndarray):
+        return 'an array of shape %s and dtype %s' % (a.shape, a.dtype)
+    return '%r' % (a,) if isinstance(a, (numbers.Number, str, type(None))) else type(a).__name__
+
+
+def _shape_text(shape):
+    return '(%s%s)' % (', '.join('any' if s is None else str(s) for s in shape),
+                       ',' if len(shape) == 1 else '')
 
 
 def check_array(fn, name, a, ndim=None, shape=None):
-    """Raise unless `a` is a floating ndarray with the given ndim / shape.
+    """Raise unless `a` is a floating-point ndarray of the given ndim or shape.
 
-    `shape` may hold None for "any size" in a dimension.
+    Inputs:
+    - fn, name: The function and the argument, for the message
+    - a: The value to check
+    - ndim: The number of dimensions, or None
+    - shape: A tuple of sizes, None in a dimension meaning any size; or None
     """
     if not isinstance(a, np.ndarray):
-        raise TypeError('%s: %s must be a numpy array, got %s'
-                        % (fn, name, type(a).__name__))
-    if a.dtype.kind != 'f':  # float16/32/64 (np.issubdtype is slow on hot paths)
-        raise TypeError('%s: %s must hold floats, got dtype %s' % (fn, name, a.dtype))
+        raise TypeError('%s: %s must be a numpy array, got %s' % (fn, name, describe(a)))
+    if a.dtype.kind != 'f':
+        raise TypeError('%s: %s must hold floats (float32 or float64), got dtype %s'
+                        % (fn, name, a.dtype))
     if ndim is not None and a.ndim != ndim:
-        raise ValueError('%s: %s must be %d-dimensional, got shape %s'
-                         % (fn, name, ndim, a.shape))
+        raise ValueError('%s: %s must be %d-dimensional, got shape %s' % (fn, name, ndim, a.shape))
     if shape is not None and (a.ndim != len(shape) or any(
             want is not None and got != want for got, want in zip(a.shape, shape))):
-        expected = '(%s)' % ', '.join('any' if s is None else str(s) for s in shape)
-        raise ValueError('%s: %s has shape %s, expected %s' % (fn, name, a.shape, expected))
+        raise ValueError('%s: %s has shape %s, expected %s'
+                         % (fn, name, a.shape, _shape_text(shape)))
 
 
-def check_labels(fn, y, num_examples, num_classes):
-    """Raise unless y is an integer array of shape (num_examples,) in [0, num_classes)."""
-    if not isinstance(y, np.ndarray):
-        y = np.asarray(y)
-    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
-        raise TypeError('%s: y must hold integer class labels, got dtype %s' % (fn, y.dtype))
+def check_examples(fn, name, X, size, size_name):
+    """Raise unless X is a float array of shape (N, d_1, ..., d_k) whose
+    examples have d_1 * ... * d_k == size values; size_name says where the
+    size comes from."""
+    check_array(fn, name, X)
+    if X.ndim < 2 or np.prod(X.shape[1:]) != size:
+        raise ValueError('%s: %s has shape %s, expected (N, d_1, ..., d_k) with '
+                         'd_1 * ... * d_k = %d values per example (%s)'
+                         % (fn, name, X.shape, size, size_name))
+
+
+def check_rows(fn, name, a, why):
+    """Raise if the array `a` has no rows (an empty batch); `why` says what needs them."""
+    if a.shape[0] == 0:
+        raise ValueError('%s: %s has no rows (shape %s); %s' % (fn, name, a.shape, why))
+
+
+def check_labels(fn, y, num_examples, num_classes=None, name='y'):
+    """Raise unless y is an integer array of shape (num_examples,) with labels in
+    [0, num_classes); num_classes None skips the range check.
+
+    Returns:
+    - y as an ndarray
+    """
+    y = np.asarray(y)
+    if y.dtype == bool or y.dtype.kind not in 'iu':
+        raise TypeError('%s: %s must hold integer class labels, got dtype %s' % (fn, name, y.dtype))
     if y.shape != (num_examples,):
-        raise ValueError('%s: y has shape %s, expected (%d,) to match the %d rows of scores'
-                         % (fn, y.shape, num_examples, num_examples))
-    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError('%s: %s has shape %s, expected (%d,): one label per example'
+                         % (fn, name, y.shape, num_examples))
+    if num_classes is not None and y.size and (y.min() < 0 or y.max() >= num_classes):
         bad = y[(y < 0) | (y >= num_classes)][0]
-        raise ValueError('%s: y holds label %d, expected labels in [0, %d)'
-                         % (fn, bad, num_classes))
+        raise ValueError('%s: %s holds label %d, expected labels in [0, %d)'
+                         % (fn, name, bad, num_classes))
     return y
 
 
-def check_mode(fn, mode, name='mode'):
+def check_mode(fn, name, mode):
     if mode not in ('train', 'test'):
-        raise ValueError('%s: invalid %s %r, expected "train" or "test"' % (fn, name, mode))
+        raise ValueError('%s: %s must be "train" or "test", got %r' % (fn, name, mode))
 
 
-def check_probability(fn, name, p):
-    """Raise unless p is a real number in (0, 1]."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 < p <= 1:
-        raise ValueError('%s: %s must be a keep probability in (0, 1], got %r' % (fn, name, p))
+def check_dict(fn, name, d, required=()):
+    """Raise unless d is a dict holding every key in `required`."""
+    if not isinstance(d, dict):
+        raise TypeError('%s: %s must be a dict, got %s' % (fn, name, describe(d)))
+    missing = [k for k in required if k not in d]
+    if missing:
+        raise ValueError('%s: %s is missing the key(s) %s; it has %s'
+                         % (fn, name, ', '.join(map(repr, missing)), sorted(d, key=str)))
 
 
-def check_positive_int(fn, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError('%s: %s must be a positive integer, got %r' % (fn, name, value))
+def check_choice(fn, name, value, choices, or_callable=False):
+    """Raise unless value is one of `choices` (or, with or_callable, a function)."""
+    if or_callable and callable(value):
+        return
+    try:
+        ok = value in choices
+    except TypeError:  # unhashable
+        ok = False
+    if not ok:
+        raise ValueError('%s: %s must be one of %s%s, got %r'
+                         % (fn, name, ', '.join(map(repr, choices)),
+                            ' or a function' if or_callable else '', value))
+
+
+@functools.lru_cache(maxsize=None)
+def _interval(text):
+    m = re.fullmatch(r'([\[(])\s*(\S+)\s*,\s*(\S+)\s*([\])])', text)
+    if m is None:
+        raise ValueError('not an interval: %r' % text)
+    return m.group(1) == '[', float(m.group(2)), float(m.group(3)), m.group(4) == ']'
+
+
+def _in_interval(value, interval):
+    closed_low, low, high, closed_high = _interval(interval)
+    return ((low <= value if closed_low else low < value)
+            and (value <= high if closed_high else value < high))
+
+
+def check_real(fn, name, value, interval):
+    """Raise unless value is a real number (not a bool, not NaN) in `interval`.
+
+    Inputs:
+    - interval: Text such as '(0, 1]' or '[0, inf)'; 'inf' bounds are open
+
+    Returns:
+    - value as a Python float
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or math.isnan(value) or not _in_interval(value, interval):
+        raise ValueError('%s: %s must be a number in %s, got %r' % (fn, name, interval, value))
+    return float(value)
+
+
+def check_int(fn, name, value, interval='[1, inf)'):
+    """Raise unless value is an integer (not a bool) in `interval`.
+
+    Returns:
+    - value as a Python int
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
+            or not _in_interval(value, interval):
+        raise ValueError('%s: %s must be an integer in %s, got %r' % (fn, name, interval, value))
     return int(value)
+
+
+def check_dtype(fn, name, dtype):
+    """Raise unless dtype names float32 or float64.
+
+    Returns:
+    - The numpy dtype
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in FLOAT_DTYPES:
+        raise ValueError('%s: %s must be np.float32 or np.float64, got %r' % (fn, name, dtype))
+    return dt
+
+
+def check_output(fn, name, value, shape, dtype):
+    """Check a result that a function computed, and give it the dtype of the inputs.
+
+    The arithmetic may widen float32 to float64 (np.ones((N, D)) or
+    np.random.rand(N, D) are float64); casting here keeps a float32 model in
+    float32 from one layer to the next.
+
+    Inputs:
+    - fn, name: The function and the result, for the message
+    - value: The result
+    - shape: The shape it must have
+    - dtype: The dtype to give it
+
+    Returns:
+    - value with dtype `dtype` (value itself if it has it already)
+    """
+    if value is None:
+        raise TypeError('%s: %s is None; the code of %s must compute it' % (fn, name, fn))
+    if not isinstance(value, np.ndarray) or value.shape != tuple(shape):
+        raise ValueError('%s: %s is %s, expected an array of shape %s'
+                         % (fn, name, describe(value), tuple(shape)))
+    return value.astype(dtype, copy=False)
+
+
+class TaggedCache:
+    """A layer's cache together with the shape and dtype of the layer's output.
+
+    batchnorm_forward and layernorm_forward wrap the cache that their code
+    builds, in any format, and their backward passes unwrap it before that
+    code sees it again. So the backward pass can check dout against the
+    forward pass's output without knowing the cache's format.
+    """
+    __slots__ = ('cache', 'shape', 'dtype')
+
+    def __init__(self, cache, shape, dtype):
+        self.cache, self.shape, self.dtype = cache, shape, dtype
+
+
+def tag_cache(cache, out):
+    """The cache of a forward pass, tagged with the shape and dtype of its output."""
+    return TaggedCache(cache, out.shape, out.dtype)
+
+
+def untag_cache(fn, dout, cache):
+    """Check dout against a tagged cache and unwrap it.
+
+    A cache that is not tagged (one that a student's code built and passes
+    on, e.g. from layernorm to the batchnorm code it reuses) is returned as
+    it is, after a looser check of dout.
+
+    Returns a tuple of:
+    - cache: The cache inside the tag
+    - dtype: The dtype the gradients get
+    """
+    if isinstance(cache, TaggedCache):
+        check_array(fn, 'dout', dout, shape=cache.shape)
+        cache, dtype = cache.cache, cache.dtype
+    else:
+        check_array(fn, 'dout', dout, ndim=2)
+        dtype = dout.dtype
+    if cache is None:
+        raise ValueError('%s: the cache is None; the backward pass needs the cache of a '
+                         'forward pass in "train" mode' % fn)
+    return cache, dtype
+
+
+def check_grads(fn, grads, params):
+    """Check the gradients a model computed against its parameters.
+
+    Inputs:
+    - fn: The function that computed them, for the message
+    - grads: Dict of gradients
+    - params: Dict of parameters
+
+    Returns:
+    - A dict with the same keys as params, each gradient shaped like its
+      parameter and with its dtype
+    """
+    check_dict(fn, 'grads', grads)
+    if grads.keys() != params.keys():
+        raise ValueError('%s: grads has the keys %s, expected those of params, %s'
+                         % (fn, sorted(grads), sorted(params)))
+    return {k: check_output(fn, 'grads[%r]' % k, g, params[k].shape, params[k].dtype)
+            for k, g in grads.items()}

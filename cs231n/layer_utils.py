@@ -2,8 +2,6 @@
 
 The cache of a sandwich holds the caches of its parts, in order.
 """
-import numpy as np
-
 from .layers import *  # noqa: F401,F403  (notebooks get every layer from here)
 from .layers import (affine_backward, affine_forward, batchnorm_backward_alt,
                      batchnorm_forward, dropout_backward, dropout_forward,
@@ -49,9 +47,10 @@ def affine_relu_backward(dout, cache):
 # sandwich, affine - [batch/layer norm] - relu - [dropout], in the functions  #
 # affine_norm_relu_dropout_forward(x, w, b, gamma=None, beta=None,            #
 #     norm_param=None, normalization=None, dropout_param=None)                #
-# affine_norm_relu_dropout_backward(dout, cache, need_dx=True)                #
-# (the tests check them when they exist). Written once, the block serves      #
-# every normalization and dropout combination.                                #
+# affine_norm_relu_dropout_backward(dout, cache)                              #
+# returning (dx, dw, db, dgamma, dbeta) (the tests check them when they       #
+# exist). Written once, the block serves every normalization and dropout     #
+# combination.                                                                #
 ###############################################################################
 # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
@@ -82,28 +81,22 @@ def affine_norm_relu_dropout_forward(x, w, b, gamma=None, beta=None, norm_param=
     if normalization is not None:
         norm_forward, _ = NORM_LAYERS[normalization]
         out, norm_cache = norm_forward(out, gamma, beta, norm_param)
-    # ReLU in place: no cache holds this array, and relu_backward's mask
-    # (out > 0) is the same for the output as for the input.
-    np.maximum(out, 0, out=out)
-    relu_cache = out
+    out, relu_cache = relu_forward(out)
     dropout_cache = None
     if dropout_param is not None:
         out, dropout_cache = dropout_forward(out, dropout_param)
     return out, (fc_cache, normalization, norm_cache, relu_cache, dropout_cache)
 
 
-def affine_norm_relu_dropout_backward(dout, cache, need_dx=True):
+def affine_norm_relu_dropout_backward(dout, cache):
     """Backward pass for affine_norm_relu_dropout_forward.
 
     Inputs:
     - dout: Upstream derivative, of shape (N, M)
     - cache: From affine_norm_relu_dropout_forward
-    - need_dx: False skips the gradient with respect to x: the first layer of a
-      net needs none, and it is the largest matrix product of the pass
 
     Returns a tuple of:
-    - dx: (N, d_1, ..., d_k), or None if need_dx is False
-    - dw: (D, M), db: (M,)
+    - dx: (N, d_1, ..., d_k), dw: (D, M), db: (M,)
     - dgamma, dbeta: (M,) each, or None without normalization
     """
     fc_cache, normalization, norm_cache, relu_cache, dropout_cache = cache
@@ -114,11 +107,7 @@ def affine_norm_relu_dropout_backward(dout, cache, need_dx=True):
     if normalization is not None:
         _, norm_backward = NORM_LAYERS[normalization]
         dout, dgamma, dbeta = norm_backward(dout, norm_cache)
-    if need_dx:
-        dx, dw, db = affine_backward(dout, fc_cache)
-    else:
-        x, w, _ = fc_cache
-        dx, dw, db = None, x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+    dx, dw, db = affine_backward(dout, fc_cache)
     return dx, dw, db, dgamma, dbeta
 
 # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****

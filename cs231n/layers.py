@@ -6,17 +6,19 @@ Every layer is two functions:
     dinputs... = layer_backward(dout, cache)
 
 The backward pass returns one gradient per input, each shaped like that input.
-Everything stays in the dtype of the inputs: float32 in, float32 out.
+The code around each solution region checks the arguments and the results,
+and gives the results the dtype of the inputs: float32 in, float32 out.
 """
 import numpy as np
 
-from ._checks import check_array, check_labels, check_mode, check_probability
+from ._checks import (check_array, check_dict, check_labels, check_mode, check_output,
+                      check_real, check_rows, tag_cache, untag_cache)
 
 
 def affine_forward(x, w, b):
     """Fully-connected (affine) layer, forward.
 
-    Each example x[i] of shape (d_1, ..., d_k) is flattened into a row of
+    Each example x[i] of shape (d_1, ..., d_k) is reshaped into a row of
     D = d_1 * ... * d_k values.
 
     Inputs:
@@ -31,10 +33,10 @@ def affine_forward(x, w, b):
     check_array('affine_forward', 'w', w, ndim=2)
     check_array('affine_forward', 'b', b, shape=(w.shape[1],))
     check_array('affine_forward', 'x', x)
-    if x.ndim == 0 or x[:1].size != w.shape[0]:
-        raise ValueError(
-            'affine_forward: each example of x (shape %s) has %d values, but w of shape %s '
-            'expects %d' % (x.shape, x[:1].size if x.ndim else 0, w.shape, w.shape[0]))
+    if x.ndim < 2 or np.prod(x.shape[1:]) != w.shape[0]:
+        raise ValueError('affine_forward: x has shape %s, expected (N, d_1, ..., d_k) with '
+                         'd_1 * ... * d_k = %d values per example, the rows of w %s'
+                         % (x.shape, w.shape[0], w.shape))
     out = None
     ###########################################################################
     # TODO: Implement the affine forward pass. Store the result in out. You   #
@@ -42,13 +44,13 @@ def affine_forward(x, w, b):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    out = x.reshape(x.shape[0], -1) @ w
-    out += b
+    out = x.reshape(x.shape[0], -1) @ w + b
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
+    out = check_output('affine_forward', 'out', out, (x.shape[0], w.shape[1]), x.dtype)
     cache = (x, w, b)
     return out, cache
 
@@ -81,6 +83,9 @@ def affine_backward(dout, cache):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
+    dx = check_output('affine_backward', 'dx', dx, x.shape, x.dtype)
+    dw = check_output('affine_backward', 'dw', dw, w.shape, w.dtype)
+    db = check_output('affine_backward', 'db', db, b.shape, b.dtype)
     return dx, dw, db
 
 
@@ -94,18 +99,20 @@ def relu_forward(x):
     - out: Output, of the same shape as x
     - cache: x
     """
+    check_array('relu_forward', 'x', x)
     out = None
     ###########################################################################
     # TODO: Implement the ReLU forward pass.                                  #
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    out = np.maximum(x, 0)
+    out = np.maximum(0, x)
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
+    out = check_output('relu_forward', 'out', out, x.shape, x.dtype)
     cache = x
     return out, cache
 
@@ -120,7 +127,9 @@ def relu_backward(dout, cache):
     Returns:
     - dx: Gradient with respect to x
     """
-    dx, x = None, cache
+    x = cache
+    check_array('relu_backward', 'dout', dout, shape=x.shape)
+    dx = None
     ###########################################################################
     # TODO: Implement the ReLU backward pass.                                 #
     ###########################################################################
@@ -132,7 +141,7 @@ def relu_backward(dout, cache):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    return dx
+    return check_output('relu_backward', 'dx', dx, x.shape, x.dtype)
 
 
 def softmax_loss(x, y):
@@ -149,6 +158,7 @@ def softmax_loss(x, y):
     - dx: Gradient of the loss with respect to x, of shape (N, C)
     """
     check_array('softmax_loss', 'x', x, ndim=2)
+    check_rows('softmax_loss', 'x', x, 'the loss is an average over at least one example')
     y = check_labels('softmax_loss', y, x.shape[0], x.shape[1])
     loss, dx = None, None
     ###########################################################################
@@ -159,12 +169,9 @@ def softmax_loss(x, y):
 
     N = x.shape[0]
     shifted = x - x.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    sum_exp = exp.sum(axis=1, keepdims=True)
-    log_probs_correct = shifted[np.arange(N), y] - np.log(sum_exp[:, 0])
-    loss = -float(log_probs_correct.mean(dtype=np.float64))
-    dx = exp
-    dx /= sum_exp
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_probs[np.arange(N), y].mean()
+    dx = np.exp(log_probs)
     dx[np.arange(N), y] -= 1
     dx /= N
 
@@ -172,7 +179,8 @@ def softmax_loss(x, y):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    return loss, dx
+    dx = check_output('softmax_loss', 'dx', dx, x.shape, x.dtype)
+    return float(loss), dx
 
 
 def svm_loss(x, y):
@@ -189,6 +197,7 @@ def svm_loss(x, y):
     - dx: Gradient of the loss with respect to x, of shape (N, C)
     """
     check_array('svm_loss', 'x', x, ndim=2)
+    check_rows('svm_loss', 'x', x, 'the loss is an average over at least one example')
     y = check_labels('svm_loss', y, x.shape[0], x.shape[1])
     loss, dx = None, None
     ###########################################################################
@@ -197,113 +206,26 @@ def svm_loss(x, y):
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
     N = x.shape[0]
-    rows = np.arange(N)
-    margins = np.maximum(0, x - x[rows, y][:, None] + 1)
-    margins[rows, y] = 0
-    loss = float(margins.sum(dtype=np.float64)) / N
+    correct_scores = x[np.arange(N), y][:, None]
+    margins = np.maximum(0, x - correct_scores + 1)
+    margins[np.arange(N), y] = 0
+    loss = margins.sum() / N
     dx = (margins > 0).astype(x.dtype)
-    dx[rows, y] -= dx.sum(axis=1)
+    dx[np.arange(N), y] = -dx.sum(axis=1)
     dx /= N
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    return loss, dx
-
-
-def _check_norm_inputs(fn, x, gamma, beta):
-    check_array(fn, 'x', x, ndim=2)
-    check_array(fn, 'gamma', gamma, shape=(x.shape[1],))
-    check_array(fn, 'beta', beta, shape=(x.shape[1],))
-
-
-###############################################################################
-# TODO (optional): Helpers shared by batch and layer normalization. Layer     #
-# norm is batch norm of the transposed data, so one pair of functions that    #
-# standardizes the columns of a matrix can serve both.                        #
-###############################################################################
-# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
-
-# Bytes of a row block in _standardize_backward: the blocks of dout, x_hat,
-# dx and a temporary stay in the CPU caches.
-_CACHE_BLOCK_BYTES = 1 << 19
-
-
-def _standardize_forward(x, eps):
-    """Shift and scale each column of x to mean 0, variance 1.
-
-    The statistics run over axis 0 (the rows), and the variance is the biased
-    one (divided by N). Batchnorm calls this on x; layernorm calls it on x.T.
-
-    Inputs:
-    - x: Data of shape (N, D)
-    - eps: Constant added to the variance for numeric stability
-
-    Returns a tuple of:
-    - x_hat: Standardized data, of shape (N, D)
-    - mean, var: Column means and variances, of shape (D,)
-    - cache: (x_hat, x, mean, std); x - mean gives back the centred data
-    """
-    mean = x.mean(axis=0)
-    x_hat = x - mean  # centred here, standardized in place below
-    var = np.einsum('ij,ij->j', x_hat, x_hat) / x.shape[0]
-    std = np.sqrt(var + eps)
-    x_hat /= std
-    return x_hat, mean, var, (x_hat, x, mean, std)
-
-
-def _standardize_backward(dout, x_hat, std, scale=1, sum_dout=None, sum_dout_x_hat=None):
-    """Gradient of sum(dout * scale * x_hat) with respect to x, in closed form.
-
-    With x_hat = (x - mean) / std per column over N rows, the chain rule
-    through the mean and the variance collapses to
-
-        dx = scale / (N * std) * (N * dout - sum(dout) - x_hat * sum(dout * x_hat))
-
-    with the sums over the rows: four elementwise passes over the data.
-
-    Inputs:
-    - dout: Upstream derivative, of shape (N, D)
-    - x_hat, std: From _standardize_forward, of shapes (N, D) and (D,)
-    - scale: A factor per column, of shape (D,) (batchnorm's gamma), or 1
-    - sum_dout, sum_dout_x_hat: The two column sums, of shape (D,), if the
-      caller has them already (batchnorm's dbeta and dgamma); else computed
-
-    Returns:
-    - dx: Gradient with respect to x, of shape (N, D)
-    """
-    N = dout.shape[0]
-    if sum_dout is None:
-        sum_dout = np.einsum('ij->j', dout)  # faster than dout.sum(axis=0) for large N
-    if sum_dout_x_hat is None:
-        sum_dout_x_hat = np.einsum('ij,ij->j', dout, x_hat)
-    k = scale / (N * std)
-    dout_factor, x_hat_factor, offset = N * k, k * sum_dout_x_hat, k * sum_dout
-    dx = np.empty_like(x_hat, dtype=np.result_type(dout, x_hat, k))  # x_hat's memory order
-    # A few rows at a time, so that each row block's temporary stays in the
-    # CPU cache, and the only large new array is dx: freshly allocated
-    # temporaries as large as the data cost more (in page faults) than the
-    # arithmetic. The operations are those of the whole-array formula.
-    rows = max(1, _CACHE_BLOCK_BYTES // max(1, dx.itemsize * dx.shape[1]))
-    for start in range(0, N, rows):
-        block = dx[start:start + rows]
-        np.multiply(dout[start:start + rows], dout_factor, out=block)
-        correction = x_hat[start:start + rows] * x_hat_factor
-        correction += offset
-        block -= correction
-    return dx
-
-# *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
-###############################################################################
-#                               END OF YOUR CODE                              #
-###############################################################################
+    dx = check_output('svm_loss', 'dx', dx, x.shape, x.dtype)
+    return float(loss), dx
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
     """Batch normalization, forward.
 
-    In train mode each feature is standardized with the mean and (biased)
+    In train mode each feature is normalized with the mean and (biased)
     variance of the minibatch, then scaled by gamma and shifted by beta.
     Running averages of the statistics are kept for test mode:
 
@@ -329,18 +251,22 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     - out: of shape (N, D)
     - cache: A tuple of values needed in the backward pass
     """
-    if not isinstance(bn_param, dict) or 'mode' not in bn_param:
-        raise ValueError('batchnorm_forward: bn_param must be a dict with a "mode" key '
-                         '("train" or "test"), got %r' % (bn_param,))
+    fn = 'batchnorm_forward'
+    check_dict(fn, 'bn_param', bn_param, required=('mode',))
     mode = bn_param['mode']
-    check_mode('batchnorm_forward', mode, 'bn_param["mode"]')
-    _check_norm_inputs('batchnorm_forward', x, gamma, beta)
-    eps = bn_param.get('eps', 1e-5)
-    momentum = bn_param.get('momentum', 0.9)
-
+    check_mode(fn, 'bn_param["mode"]', mode)
+    check_array(fn, 'x', x, ndim=2)
     N, D = x.shape
+    check_array(fn, 'gamma', gamma, shape=(D,))
+    check_array(fn, 'beta', beta, shape=(D,))
+    eps = check_real(fn, 'bn_param["eps"]', bn_param.get('eps', 1e-5), '(0, inf)')
+    momentum = check_real(fn, 'bn_param["momentum"]', bn_param.get('momentum', 0.9), '[0, 1]')
     running_mean = bn_param.get('running_mean', np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get('running_var', np.zeros(D, dtype=x.dtype))
+    check_array(fn, 'bn_param["running_mean"]', running_mean, shape=(D,))
+    check_array(fn, 'bn_param["running_var"]', running_var, shape=(D,))
+    if mode == 'train':
+        check_rows(fn, 'x', x, 'train mode normalizes with the statistics of the batch')
 
     out, cache = None, None
     if mode == 'train':
@@ -352,12 +278,14 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         #######################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        x_hat, mean, var, std_cache = _standardize_forward(x, eps)
-        out = gamma * x_hat
-        out += beta
+        mean = x.mean(axis=0)
+        var = x.var(axis=0)
+        std = np.sqrt(var + eps)
+        x_hat = (x - mean) / std
+        out = gamma * x_hat + beta
         running_mean = momentum * running_mean + (1 - momentum) * mean
         running_var = momentum * running_var + (1 - momentum) * var
-        cache = (std_cache, gamma)
+        cache = (x, x_hat, mean, std, gamma)
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         #######################################################################
@@ -370,25 +298,18 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         #######################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        scale = gamma / np.sqrt(running_var + eps)
-        out = x * scale
-        out += beta - running_mean * scale
+        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         #######################################################################
         #                           END OF YOUR CODE                          #
         #######################################################################
 
+    out = check_output(fn, 'out', out, x.shape, x.dtype)
     # Store the updated running means back into bn_param
-    bn_param['running_mean'] = running_mean
-    bn_param['running_var'] = running_var
-    return out, cache
-
-
-def _check_train_cache(fn, cache):
-    if cache is None:
-        raise ValueError('%s: the cache is None; backward needs the cache of a '
-                         'forward pass in "train" mode' % fn)
+    bn_param['running_mean'] = check_output(fn, 'running_mean', running_mean, (D,), x.dtype)
+    bn_param['running_var'] = check_output(fn, 'running_var', running_var, (D,), x.dtype)
+    return out, tag_cache(cache, out)
 
 
 def batchnorm_backward(dout, cache):
@@ -403,7 +324,8 @@ def batchnorm_backward(dout, cache):
     - dgamma: Gradient with respect to scale parameter gamma, of shape (D,)
     - dbeta: Gradient with respect to shift parameter beta, of shape (D,)
     """
-    _check_train_cache('batchnorm_backward', cache)
+    fn = 'batchnorm_backward'
+    cache, dtype = untag_cache(fn, dout, cache)
     dx, dgamma, dbeta = None, None, None
     ###########################################################################
     # TODO: Implement the backward pass for batch normalization by walking    #
@@ -411,31 +333,33 @@ def batchnorm_backward(dout, cache):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    (x_hat, x, mean, std), gamma = cache
-    x_centered = x - mean
+    x, x_hat, mean, std, gamma = cache
     N = dout.shape[0]
     # out = gamma * x_hat + beta
     dbeta = dout.sum(axis=0)
     dgamma = (dout * x_hat).sum(axis=0)
     dx_hat = dout * gamma
     # x_hat = x_centered * inv_std
+    x_centered = x - mean
     inv_std = 1 / std
-    dinv_std = (dx_hat * x_centered).sum(axis=0)
     dx_centered = dx_hat * inv_std
-    # inv_std = 1 / std;  std = sqrt(var + eps)
-    dstd = -dinv_std / std ** 2
-    dvar = 0.5 * dstd / std
+    dinv_std = (dx_hat * x_centered).sum(axis=0)
+    # inv_std = 1 / sqrt(var + eps)
+    dvar = dinv_std * -0.5 * inv_std ** 3
     # var = mean(x_centered ** 2)
-    dsquares = np.ones_like(dout) * dvar / N
-    dx_centered += 2 * x_centered * dsquares
+    dx_centered += 2 * x_centered * dvar / N
     # x_centered = x - mean;  mean = mean(x)
     dmean = -dx_centered.sum(axis=0)
-    dx = dx_centered + np.ones_like(dout) * dmean / N
+    dx = dx_centered + dmean / N
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
+    N, D = dout.shape
+    dx = check_output(fn, 'dx', dx, (N, D), dtype)
+    dgamma = check_output(fn, 'dgamma', dgamma, (D,), dtype)
+    dbeta = check_output(fn, 'dbeta', dbeta, (D,), dtype)
     return dx, dgamma, dbeta
 
 
@@ -446,7 +370,8 @@ def batchnorm_backward_alt(dout, cache):
 
     Inputs / outputs: Same as batchnorm_backward
     """
-    _check_train_cache('batchnorm_backward_alt', cache)
+    fn = 'batchnorm_backward_alt'
+    cache, dtype = untag_cache(fn, dout, cache)
     dx, dgamma, dbeta = None, None, None
     ###########################################################################
     # TODO: Implement the backward pass for batch normalization. Simplify     #
@@ -455,25 +380,29 @@ def batchnorm_backward_alt(dout, cache):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    (x_hat, _, _, std), gamma = cache
-    dbeta = np.einsum('ij->j', dout)  # the column sums; faster than dout.sum(axis=0)
-    dgamma = np.einsum('ij,ij->j', dout, x_hat)
-    dx = _standardize_backward(dout, x_hat, std, gamma, dbeta, dgamma)
+    _, x_hat, _, std, gamma = cache
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx_hat = dout * gamma
+    dx = (dx_hat - dx_hat.mean(axis=0) - x_hat * (dx_hat * x_hat).mean(axis=0)) / std
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
+    N, D = dout.shape
+    dx = check_output(fn, 'dx', dx, (N, D), dtype)
+    dgamma = check_output(fn, 'dgamma', dgamma, (D,), dtype)
+    dbeta = check_output(fn, 'dbeta', dbeta, (D,), dtype)
     return dx, dgamma, dbeta
 
 
 def layernorm_forward(x, gamma, beta, ln_param):
     """Layer normalization, forward.
 
-    Each data point is standardized over its own D features, then scaled by
+    Each data point is normalized over its own D features, then scaled by
     gamma and shifted by beta per feature. Train and test time behave the
-    same, so there are no running averages. This is batch normalization of
-    x.T, so it reuses the batchnorm machinery on the transposed problem.
+    same, so there are no running averages.
 
     Input:
     - x: Data of shape (N, D)
@@ -487,11 +416,16 @@ def layernorm_forward(x, gamma, beta, ln_param):
     - out: of shape (N, D)
     - cache: A tuple of values needed in the backward pass
     """
-    if not isinstance(ln_param, dict):
-        raise TypeError('layernorm_forward: ln_param must be a dict, got %r' % (ln_param,))
-    _check_norm_inputs('layernorm_forward', x, gamma, beta)
+    fn = 'layernorm_forward'
+    check_dict(fn, 'ln_param', ln_param)
+    check_array(fn, 'x', x, ndim=2)
+    N, D = x.shape
+    check_array(fn, 'gamma', gamma, shape=(D,))
+    check_array(fn, 'beta', beta, shape=(D,))
+    if D == 0:
+        raise ValueError('%s: x has shape %s: no features to normalize over' % (fn, x.shape))
+    eps = check_real(fn, 'ln_param["eps"]', ln_param.get('eps', 1e-5), '(0, inf)')
     out, cache = None, None
-    eps = ln_param.get('eps', 1e-5)
     ###########################################################################
     # TODO: Implement the training-time forward pass for layer norm.          #
     # Normalize the incoming data, then scale and shift it with gamma and     #
@@ -499,17 +433,20 @@ def layernorm_forward(x, gamma, beta, ln_param):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    x_hat_t, _, _, std_cache = _standardize_forward(x.T, eps)
+    # Layer norm of x is batch norm of x.T without gamma and beta, which here
+    # scale and shift the features, the columns of x.
+    x_hat_t, bn_cache = batchnorm_forward(x.T, np.ones(N, x.dtype), np.zeros(N, x.dtype),
+                                          {'mode': 'train', 'eps': eps})
     x_hat = x_hat_t.T
-    out = gamma * x_hat
-    out += beta
-    cache = (std_cache, gamma)
+    out = gamma * x_hat + beta
+    cache = (x_hat, gamma, bn_cache)
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    return out, cache
+    out = check_output(fn, 'out', out, x.shape, x.dtype)
+    return out, tag_cache(cache, out)
 
 
 def layernorm_backward(dout, cache):
@@ -524,6 +461,8 @@ def layernorm_backward(dout, cache):
     - dgamma: Gradient with respect to scale parameter gamma, of shape (D,)
     - dbeta: Gradient with respect to shift parameter beta, of shape (D,)
     """
+    fn = 'layernorm_backward'
+    cache, dtype = untag_cache(fn, dout, cache)
     dx, dgamma, dbeta = None, None, None
     ###########################################################################
     # TODO: Implement the backward pass for layer norm.                       #
@@ -531,15 +470,20 @@ def layernorm_backward(dout, cache):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    (x_hat_t, _, _, std), gamma = cache
+    x_hat, gamma, bn_cache = cache
     dbeta = dout.sum(axis=0)
-    dgamma = np.einsum('ij,ji->j', dout, x_hat_t)
-    dx = _standardize_backward((dout * gamma).T, x_hat_t, std).T
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx_hat_t, _, _ = batchnorm_backward_alt((dout * gamma).T, bn_cache)
+    dx = dx_hat_t.T
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
+    N, D = dout.shape
+    dx = check_output(fn, 'dx', dx, (N, D), dtype)
+    dgamma = check_output(fn, 'dgamma', dgamma, (D,), dtype)
+    dbeta = check_output(fn, 'dbeta', dbeta, (D,), dtype)
     return dx, dgamma, dbeta
 
 
@@ -568,13 +512,12 @@ def dropout_forward(x, dropout_param):
     - cache: tuple (dropout_param, mask). In training mode, mask is the dropout
       mask that was used to multiply the input; in test mode, mask is None.
     """
-    if not isinstance(dropout_param, dict) or 'p' not in dropout_param:
-        raise ValueError('dropout_forward: dropout_param must be a dict with a keep '
-                         'probability "p" and a "mode", got %r' % (dropout_param,))
-    p, mode = dropout_param['p'], dropout_param.get('mode')
-    check_probability('dropout_forward', 'dropout_param["p"]', p)
-    check_mode('dropout_forward', mode, 'dropout_param["mode"]')
-    check_array('dropout_forward', 'x', x)
+    fn = 'dropout_forward'
+    check_dict(fn, 'dropout_param', dropout_param, required=('p', 'mode'))
+    p, mode = dropout_param['p'], dropout_param['mode']
+    check_real(fn, 'dropout_param["p"] (the keep probability)', p, '(0, 1]')
+    check_mode(fn, 'dropout_param["mode"]', mode)
+    check_array(fn, 'x', x)
     # Reseeding numpy's global generator (rather than a private one) is the
     # assignment's convention: the reference losses of later cells depend on it.
     if dropout_param.get('seed') is not None:
@@ -588,9 +531,7 @@ def dropout_forward(x, dropout_param):
         #######################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        keep = np.random.rand(*x.shape) < p
-        mask = keep.astype(x.dtype)
-        mask *= x.dtype.type(1 / p)
+        mask = (np.random.rand(*x.shape) < p).astype(x.dtype) / p
         out = x * mask
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
@@ -611,7 +552,7 @@ def dropout_forward(x, dropout_param):
         #######################################################################
 
     cache = (dropout_param, mask)
-    out = out.astype(x.dtype, copy=False)
+    out = check_output(fn, 'out', out, x.shape, x.dtype)
     return out, cache
 
 
@@ -627,6 +568,7 @@ def dropout_backward(dout, cache):
     """
     dropout_param, mask = cache
     mode = dropout_param['mode']
+    check_array('dropout_backward', 'dout', dout, shape=np.shape(mask) if mode == 'train' else None)
 
     dx = None
     if mode == 'train':
@@ -643,4 +585,4 @@ def dropout_backward(dout, cache):
         #######################################################################
     elif mode == 'test':
         dx = dout
-    return dx
+    return check_output('dropout_backward', 'dx', dx, dout.shape, dout.dtype)

@@ -23,52 +23,23 @@ The model must have:
 A model whose normalization layers keep running statistics exposes them as
 the list of dicts model.bn_params; those are saved and restored together with
 the parameters.
+
+Data augmentation (cs231n.augmentation), learning-rate schedules
+(cs231n.lr_schedules) and checkpoints (cs231n.checkpoint) live in modules of
+their own, which the Solver calls.
 """
-import copy
 import math
-import numbers
-import os
-import pickle
-import tempfile
 
 import numpy as np
 
-from cs231n import optim
+from cs231n import checkpoint, optim
+from cs231n._checks import (check_array, check_choice, check_dict, check_int, check_labels,
+                            check_real)
+from cs231n._files import terminate_as_interrupt
+from cs231n.augmentation import AUGMENTATIONS
+from cs231n.lr_schedules import LR_SCHEDULES
 
-_DATA_KEYS = ('X_train', 'y_train', 'X_val', 'y_val')
 _RUNNING_STATS = ('running_mean', 'running_var')
-_UPDATE_RULES = ('sgd', 'sgd_momentum', 'rmsprop', 'adam')
-
-
-def random_flip(X):
-    """Flip a random half of a batch of images left to right.
-
-    Inputs:
-    - X: Images of shape (N, C, H, W)
-
-    Returns:
-    - A new array of the same shape and dtype
-    """
-    X = X.copy()
-    flip = np.random.rand(X.shape[0]) < 0.5
-    X[flip] = X[flip, :, :, ::-1]
-    return X
-
-
-def cosine_schedule(progress):
-    """Learning-rate factor that falls from 1 to 0 along half a cosine.
-
-    Inputs:
-    - progress: Fraction of training done, in [0, 1]
-
-    Returns:
-    - The factor to multiply the initial learning rate by
-    """
-    return 0.5 * (1 + math.cos(math.pi * progress))
-
-
-AUGMENTATIONS = {'flip': random_flip}
-LR_SCHEDULES = {'cosine': cosine_schedule}
 
 
 class Solver(object):
@@ -87,8 +58,9 @@ class Solver(object):
           Other keys (such as X_test) are ignored.
 
         Optional arguments:
-        - update_rule: A string giving the name of an update rule in optim.py.
-          Default is 'sgd'.
+        - update_rule: The name of an update rule in optim.py ('sgd',
+          'sgd_momentum', 'rmsprop' or 'adam'), or a function with the same
+          interface. Default is 'sgd'.
         - optim_config: A dictionary containing hyperparameters that will be
           passed to the chosen update rule. Each update rule requires different
           hyperparameters (see optim.py) but all update rules require a
@@ -97,10 +69,11 @@ class Solver(object):
           learning rate is multiplied by this value.
         - lr_schedule: None, 'cosine', or a function of the fraction of training
           done (0 to 1) giving the factor to multiply the initial learning rate
-          by; applied at every iteration. Use either lr_decay or lr_schedule.
+          by, at every iteration (see lr_schedules.py). Use either lr_decay or
+          lr_schedule.
         - augment: None, 'flip' (flip a random half of each minibatch left to
-          right; needs images of shape (N, C, H, W)), or a function taking
-          and returning a minibatch of training images.
+          right; needs images of shape (N, C, H, W)), or a function taking and
+          returning a minibatch of training images (see augmentation.py).
         - batch_size: Size of minibatches used to compute loss and gradient
           during training.
         - num_epochs: The number of epochs to run for during training.
@@ -113,28 +86,26 @@ class Solver(object):
         - num_val_samples: Number of validation samples to use to check val
           accuracy; default is None, which uses the entire validation set.
         - checkpoint_name: If not None, then save model checkpoints here every
-          epoch, as checkpoint_name + '_epoch_%d.pkl'. Each file is written
-          atomically, and load_checkpoint resumes a run from one.
+          epoch, as checkpoint_name + '_epoch_%d.pkl' (see checkpoint.py);
+          load_checkpoint resumes a run from one.
         """
-        if not hasattr(model, 'params') or not callable(getattr(model, 'loss', None)):
-            raise TypeError('Solver: model must have a params dict and a loss(X, y=None) method, '
-                            'got %s' % type(model).__name__)
-        if not isinstance(data, dict):
-            raise TypeError('Solver: data must be a dict, got %s' % type(data).__name__)
-        missing = [k for k in _DATA_KEYS if k not in data]
-        if missing:
-            raise ValueError('Solver: data is missing key(s) %s; it needs %s'
-                             % (missing, list(_DATA_KEYS)))
+        fn = 'Solver'
+        if not isinstance(getattr(model, 'params', None), dict) or not callable(
+                getattr(model, 'loss', None)):
+            raise TypeError('Solver: model must have a params dict and a loss(X, y=None) '
+                            'method, got %s' % type(model).__name__)
+        check_dict(fn, 'data', data, required=('X_train', 'y_train', 'X_val', 'y_val'))
         for split in ('train', 'val'):
-            X, y = data['X_' + split], data['y_' + split]
-            if len(X) != len(y):
-                raise ValueError('Solver: X_%s has %d rows but y_%s has %d labels'
-                                 % (split, len(X), split, len(y)))
+            X = data['X_' + split]
+            check_array(fn, 'data["X_%s"]' % split, X)
+            check_labels(fn, data['y_' + split], len(X), name='data["y_%s"]' % split)
             if len(X) == 0:
-                raise ValueError('Solver: X_%s is empty' % split)
+                raise ValueError('Solver: data["X_%s"] is empty' % split)
         self.model = model
-        self.X_train, self.y_train = data['X_train'], data['y_train']
-        self.X_val, self.y_val = data['X_val'], data['y_val']
+        self.X_train = data['X_train']
+        self.y_train = data['y_train']
+        self.X_val = data['X_val']
+        self.y_val = data['y_val']
 
         # Unpack keyword arguments
         self.update_rule = kwargs.pop('update_rule', 'sgd')
@@ -155,63 +126,41 @@ class Solver(object):
         if len(kwargs) > 0:
             extra = ', '.join('"%s"' % k for k in list(kwargs.keys()))
             raise ValueError('Unrecognized arguments %s' % extra)
-        self._check_options()
+
+        check_int(fn, 'batch_size', self.batch_size)
+        check_int(fn, 'num_epochs', self.num_epochs)
+        check_int(fn, 'print_every', self.print_every)
+        for name in ('num_train_samples', 'num_val_samples'):
+            if getattr(self, name) is not None:
+                check_int(fn, name, getattr(self, name))
+        check_real(fn, 'lr_decay', self.lr_decay, '(0, 1]')
+        check_choice(fn, 'update_rule', self.update_rule, optim.UPDATE_RULES, or_callable=True)
+        check_choice(fn, 'lr_schedule', self.lr_schedule, (None,) + tuple(LR_SCHEDULES),
+                     or_callable=True)
+        check_choice(fn, 'augment', self.augment, (None,) + tuple(AUGMENTATIONS),
+                     or_callable=True)
+        if self.lr_schedule is not None and self.lr_decay != 1:
+            raise ValueError('Solver: pass either lr_decay (got %r) or lr_schedule, not both'
+                             % (self.lr_decay,))
+        if self.augment == 'flip' and self.X_train.ndim != 4:
+            raise ValueError('Solver: augment="flip" needs X_train of shape (N, C, H, W), '
+                             'got %s' % (self.X_train.shape,))
+
+        check_dict(fn, 'optim_config', self.optim_config)
+        if self.lr_schedule is not None and 'learning_rate' not in self.optim_config:
+            raise ValueError('Solver: lr_schedule needs the initial learning rate in '
+                             'optim_config["learning_rate"]')
 
         # Make sure the update rule exists, then replace the string
         # name with the actual function
         if isinstance(self.update_rule, str):
-            if self.update_rule not in _UPDATE_RULES:
-                raise ValueError('Invalid update_rule "%s"; expected one of %s'
-                                 % (self.update_rule, ', '.join(_UPDATE_RULES)))
-            rule = self.update_rule
-            unknown = set(self.optim_config) - set(optim.DEFAULTS[rule]) - set(optim.STATE_KEYS[rule])
-            if unknown:
-                raise ValueError('Solver: optim_config has key(s) %s that update_rule "%s" does '
-                                 'not use; it takes %s' % (sorted(unknown), rule,
-                                                           sorted(optim.DEFAULTS[rule])))
-            self.update_rule = getattr(optim, rule)
-        elif not callable(self.update_rule):
-            raise ValueError('Invalid update_rule %r; expected one of %s or a function'
-                             % (self.update_rule, ', '.join(_UPDATE_RULES)))
-        if isinstance(self.augment, str):
-            self.augment = AUGMENTATIONS[self.augment]
-        if isinstance(self.lr_schedule, str):
-            self.lr_schedule = LR_SCHEDULES[self.lr_schedule]
+            optim.check_hyperparameters(fn, self.update_rule, dict(self.optim_config),
+                                        name='optim_config')
+            self.update_rule = getattr(optim, self.update_rule)
+        self.lr_schedule = LR_SCHEDULES.get(self.lr_schedule, self.lr_schedule)
+        self.augment = AUGMENTATIONS.get(self.augment, self.augment)
 
         self._reset()
-
-    def _check_options(self):
-        for name in ('batch_size', 'num_epochs', 'print_every'):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-                raise ValueError('Solver: %s must be a positive integer, got %r' % (name, value))
-        for name in ('num_train_samples', 'num_val_samples'):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, numbers.Integral) or value <= 0):
-                raise ValueError('Solver: %s must be a positive integer or None, got %r'
-                                 % (name, value))
-        if not isinstance(self.optim_config, dict):
-            raise TypeError('Solver: optim_config must be a dict, got %r' % (self.optim_config,))
-        if isinstance(self.lr_decay, bool) or not isinstance(self.lr_decay, numbers.Real) \
-                or not 0 < self.lr_decay <= 1:
-            raise ValueError('Solver: lr_decay must be a number in (0, 1], got %r' % (self.lr_decay,))
-        if isinstance(self.lr_schedule, str) and self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError('Solver: unknown lr_schedule %r; expected one of %s or a function'
-                             % (self.lr_schedule, sorted(LR_SCHEDULES)))
-        if self.lr_schedule is not None and self.lr_decay != 1:
-            raise ValueError('Solver: pass either lr_decay (got %r) or lr_schedule, not both'
-                             % (self.lr_decay,))
-        if isinstance(self.augment, str):
-            if self.augment not in AUGMENTATIONS:
-                raise ValueError('Solver: unknown augment %r; expected one of %s or a function'
-                                 % (self.augment, sorted(AUGMENTATIONS)))
-            if np.ndim(self.X_train) != 4:
-                raise ValueError('Solver: augment=%r needs X_train of shape (N, C, H, W), got %s'
-                                 % (self.augment, np.shape(self.X_train)))
-        if 'learning_rate' in self.optim_config and not self.optim_config['learning_rate'] > 0:
-            raise ValueError('Solver: optim_config["learning_rate"] must be positive, got %r'
-                             % (self.optim_config['learning_rate'],))
 
     def _reset(self):
         """Set up some book-keeping variables for optimization. Don't call this
@@ -228,163 +177,37 @@ class Solver(object):
 
         # Make a deep copy of the optim_config for each parameter
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
-        self._base_lrs = {p: d.get('learning_rate') for p, d in self.optim_configs.items()}
-
-    def _step(self, progress):
-        """Make a single gradient update. This is called by train() and should
-        not be called manually.
-        """
-        # Make a minibatch of training data
-        num_train = self.X_train.shape[0]
-        batch_mask = np.random.choice(num_train, self.batch_size)
-        X_batch = self.X_train[batch_mask]
-        y_batch = self.y_train[batch_mask]
-        if self.augment is not None:
-            X_batch = self.augment(X_batch)
-
-        # Compute loss and gradient
-        loss, grads = self.model.loss(X_batch, y_batch)
-        loss = float(loss)
-        if not math.isfinite(loss):
-            lr = self.optim_configs[next(iter(self.optim_configs))].get('learning_rate')
-            raise FloatingPointError(
-                'Training diverged at iteration %d (epoch %d): the loss is %s. Try a smaller '
-                'learning_rate (now %r) or weight_scale.'
-                % (len(self.loss_history) + 1, self.epoch, loss, lr))
-        self.loss_history.append(loss)
-        if grads.keys() != self.model.params.keys():
-            raise KeyError('Solver: model.loss returned gradients for %s but the model has '
-                           'parameters %s' % (sorted(grads), sorted(self.model.params)))
-
-        # Perform a parameter update
-        if self.lr_schedule is not None:
-            factor = self.lr_schedule(progress)
-            for p, config in self.optim_configs.items():
-                config['learning_rate'] = self._base_lrs[p] * factor
-        for p, w in self.model.params.items():
-            dw = grads[p]
-            config = self.optim_configs[p]
-            next_w, next_config = self.update_rule(w, dw, config)
-            self.model.params[p] = next_w
-            self.optim_configs[p] = next_config
-
-    def _bn_stats(self):
-        """Copies of the running statistics of the model's normalization layers."""
-        return [{k: np.copy(p[k]) for k in _RUNNING_STATS if k in p}
-                for p in getattr(self.model, 'bn_params', [])]
-
-    def _set_bn_stats(self, stats):
-        for bn_param, saved in zip(getattr(self.model, 'bn_params', []), stats):
-            bn_param.update({k: np.copy(v) for k, v in saved.items()})
-
-    def _save_checkpoint(self):
-        if self.checkpoint_name is None:
-            return
-        checkpoint = {
-            'model': self.model,
-            'update_rule': self.update_rule,
-            'lr_decay': self.lr_decay,
-            'optim_config': self.optim_config,
-            'batch_size': self.batch_size,
-            'num_train_samples': self.num_train_samples,
-            'num_val_samples': self.num_val_samples,
-            'epoch': self.epoch,
-            'loss_history': self.loss_history,
-            'train_acc_history': self.train_acc_history,
-            'val_acc_history': self.val_acc_history,
-            # What a resumed run needs beyond the official keys
-            'optim_configs': self.optim_configs,
-            'best_val_acc': self.best_val_acc,
-            'best_params': self.best_params,
-            'best_bn_stats': self.best_bn_stats,
-            'rng_state': np.random.get_state(),
-        }
-        filename = '%s_epoch_%d.pkl' % (self.checkpoint_name, self.epoch)
-        if self.verbose:
-            print('Saving checkpoint to "%s"' % filename)
-        # Write to a temporary file beside the target, then rename it into
-        # place: an interrupted save never leaves a truncated checkpoint.
-        folder = os.path.dirname(os.path.abspath(filename))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.pkl')
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                pickle.dump(checkpoint, f, protocol=pickle.HIGHEST_PROTOCOL)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, filename)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-
-    def load_checkpoint(self, filename):
-        """Restore the state saved by a checkpoint, so that train() resumes.
-
-        The model's parameters and normalization statistics, the optimizer
-        state, the histories, the best model so far and the random state are
-        restored; train() then runs the epochs that are left.
-
-        Inputs:
-        - filename: A file written with checkpoint_name set
-        """
-        with open(filename, 'rb') as f:
-            checkpoint = pickle.load(f)
-        if 'optim_configs' not in checkpoint:
-            raise ValueError('Solver.load_checkpoint: %s has no optimizer state to resume from'
-                             % filename)
-        saved = checkpoint['model']
-        if saved.params.keys() != self.model.params.keys():
-            raise ValueError('Solver.load_checkpoint: %s holds parameters %s, but the model has %s'
-                             % (filename, sorted(saved.params), sorted(self.model.params)))
-        self.model.params = saved.params
-        if hasattr(saved, 'bn_params'):
-            self.model.bn_params = saved.bn_params
-        self.optim_configs = checkpoint['optim_configs']
-        self.epoch = checkpoint['epoch']
-        self.loss_history = checkpoint['loss_history']
-        self.train_acc_history = checkpoint['train_acc_history']
-        self.val_acc_history = checkpoint['val_acc_history']
-        self.best_val_acc = checkpoint['best_val_acc']
-        self.best_params = checkpoint['best_params']
-        self.best_bn_stats = checkpoint['best_bn_stats']
-        np.random.set_state(checkpoint['rng_state'])
-
-    def check_accuracy(self, X, y, num_samples=None, batch_size=100):
-        """Check accuracy of the model on the provided data.
-
-        Inputs:
-        - X: Array of data, of shape (N, d_1, ..., d_k)
-        - y: Array of labels, of shape (N,)
-        - num_samples: If not None, subsample the data and only test the model
-          on num_samples datapoints.
-        - batch_size: Split X and y into batches of this size to avoid using
-          too much memory.
-
-        Returns:
-        - acc: Scalar giving the fraction of instances that were correctly
-          classified by the model.
-        """
-
-        # Maybe subsample the data
-        N = X.shape[0]
-        if num_samples is not None and N > num_samples:
-            mask = np.random.choice(N, num_samples)
-            N = num_samples
-            X = X[mask]
-            y = y[mask]
-
-        # Compute predictions in batches
-        y_pred = np.concatenate([np.argmax(self.model.loss(X[start:start + batch_size]), axis=1)
-                                 for start in range(0, N, batch_size)])
-        return float(np.mean(y_pred == y))
 
     def train(self):
-        """Run optimization to train the model."""
+        """Run optimization to train the model.
+
+        When train() returns, and also when it stops early on an exception
+        (Ctrl-C, or SIGTERM, which is handled like Ctrl-C), model.params
+        holds the best parameters so far: those with the best validation
+        accuracy, or the initial ones if no accuracy check has run yet. The
+        model is never left half-updated. Calling train() again continues
+        the remaining iterations from there; load_checkpoint resumes exactly
+        where a checkpoint was written.
+        """
         num_train = self.X_train.shape[0]
         iterations_per_epoch = max(num_train // self.batch_size, 1)
         num_iterations = self.num_epochs * iterations_per_epoch
+        initial = None if self.best_params else self._snapshot()
 
-        for t in range(self.epoch * iterations_per_epoch, num_iterations):
+        try:
+            with terminate_as_interrupt():
+                self._train(len(self.loss_history), num_iterations, iterations_per_epoch)
+        except BaseException:
+            self._restore(*(initial if not self.best_params else
+                            (self.best_params, self.best_bn_stats)))
+            raise
+
+        # At the end of training swap the best params into the model, together
+        # with the normalization statistics they were trained with.
+        self._restore(self.best_params, self.best_bn_stats)
+
+    def _train(self, first, num_iterations, iterations_per_epoch):
+        for t in range(first, num_iterations):
             self._step(t / num_iterations)
 
             # Maybe print training loss
@@ -397,8 +220,8 @@ class Solver(object):
             epoch_end = (t + 1) % iterations_per_epoch == 0
             if epoch_end:
                 self.epoch += 1
-                for k in self.optim_configs:
-                    if self.lr_decay != 1:
+                if self.lr_decay != 1:
+                    for k in self.optim_configs:
                         self.optim_configs[k]['learning_rate'] *= self.lr_decay
 
             # Check train and val accuracy on the first iteration, the last
@@ -421,12 +244,111 @@ class Solver(object):
                 # so best_params is never left empty.
                 if val_acc > self.best_val_acc or not self.best_params:
                     self.best_val_acc = val_acc
-                    self.best_params = {k: v.copy() for k, v in self.model.params.items()}
-                    self.best_bn_stats = self._bn_stats()
+                    self.best_params, self.best_bn_stats = self._snapshot()
                 self._save_checkpoint()
 
-        # At the end of training swap the best params into the model, together
-        # with the normalization statistics they were trained with.
-        if self.best_params:
-            self.model.params = {k: v.copy() for k, v in self.best_params.items()}
-            self._set_bn_stats(self.best_bn_stats)
+    def _step(self, progress):
+        """Make a single gradient update. This is called by train() and should
+        not be called manually.
+
+        Inputs:
+        - progress: The fraction of training done, for the learning-rate schedule
+        """
+        # Make a minibatch of training data
+        num_train = self.X_train.shape[0]
+        batch_mask = np.random.choice(num_train, self.batch_size)
+        X_batch = self.X_train[batch_mask]
+        y_batch = self.y_train[batch_mask]
+        if self.augment is not None:
+            X_batch = self.augment(X_batch)
+
+        # Compute loss and gradient
+        loss, grads = self.model.loss(X_batch, y_batch)
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                'Training diverged at iteration %d (epoch %d): the loss is %s. Try a smaller '
+                'learning_rate or weight_scale.' % (len(self.loss_history) + 1, self.epoch, loss))
+
+        # Perform a parameter update
+        if self.lr_schedule is not None:
+            learning_rate = self.optim_config['learning_rate'] * self.lr_schedule(progress)
+            for config in self.optim_configs.values():
+                config['learning_rate'] = learning_rate
+        for p, w in self.model.params.items():
+            config = self.optim_configs[p]
+            next_w, next_config = self.update_rule(w, grads[p], config)
+            self.model.params[p] = next_w
+            self.optim_configs[p] = next_config
+        # Recorded when the step is complete, so its length counts the updates.
+        self.loss_history.append(float(loss))
+
+    def check_accuracy(self, X, y, num_samples=None, batch_size=100):
+        """Check accuracy of the model on the provided data.
+
+        Inputs:
+        - X: Array of data, of shape (N, d_1, ..., d_k)
+        - y: Array of labels, of shape (N,)
+        - num_samples: If not None, subsample the data and only test the model
+          on num_samples datapoints.
+        - batch_size: Split X and y into batches of this size to avoid using
+          too much memory.
+
+        Returns:
+        - acc: Scalar giving the fraction of instances that were correctly
+          classified by the model.
+        """
+        fn = 'Solver.check_accuracy'
+        check_array(fn, 'X', X)
+        y = check_labels(fn, y, X.shape[0])
+        if num_samples is not None:
+            check_int(fn, 'num_samples', num_samples)
+        check_int(fn, 'batch_size', batch_size)
+
+        # Maybe subsample the data
+        N = X.shape[0]
+        if num_samples is not None and N > num_samples:
+            mask = np.random.choice(N, num_samples)
+            N = num_samples
+            X = X[mask]
+            y = y[mask]
+
+        # Compute predictions in batches
+        y_pred = [np.argmax(self.model.loss(X[start:start + batch_size]), axis=1)
+                  for start in range(0, N, batch_size)]
+        return float(np.mean(np.concatenate(y_pred) == y))
+
+    def _snapshot(self):
+        """Copies of the model's parameters and normalization statistics."""
+        stats = [{k: np.copy(p[k]) for k in _RUNNING_STATS if k in p}
+                 for p in getattr(self.model, 'bn_params', [])]
+        return {k: v.copy() for k, v in self.model.params.items()}, stats
+
+    def _restore(self, params, bn_stats):
+        """Put copies of a snapshot's parameters and statistics into the model."""
+        self.model.params = {k: v.copy() for k, v in params.items()}
+        for bn_param, saved in zip(getattr(self.model, 'bn_params', []), bn_stats):
+            bn_param.update({k: np.copy(v) for k, v in saved.items()})
+
+    def _save_checkpoint(self):
+        if self.checkpoint_name is None:
+            return
+        filename = '%s_epoch_%d.pkl' % (self.checkpoint_name, self.epoch)
+        if self.verbose:
+            print('Saving checkpoint to "%s"' % filename)
+        checkpoint.save(self, filename)
+
+    def load_checkpoint(self, filename):
+        """Restore the state saved in a checkpoint, so that train() resumes.
+
+        The model's parameters and normalization statistics, the optimizer
+        state, the histories, the best model so far and the random state are
+        restored; train() then runs the iterations that are left, exactly as
+        the uninterrupted run would have (same Solver arguments assumed).
+
+        Inputs:
+        - filename: A file written with checkpoint_name set
+
+        Raises ValueError naming the file if it is not a checkpoint or does
+        not fit this Solver and its model.
+        """
+        checkpoint.restore(self, filename)

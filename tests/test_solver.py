@@ -8,7 +8,8 @@ import pytest
 
 from cs231n import optim
 from cs231n.classifiers.fc_net import FullyConnectedNet
-from cs231n.solver import Solver, random_flip
+from cs231n.augmentation import random_flip
+from cs231n.solver import Solver
 
 OFFICIAL_CHECKPOINT_KEYS = {'model', 'update_rule', 'lr_decay', 'optim_config', 'batch_size',
                             'num_train_samples', 'num_val_samples', 'epoch', 'loss_history',

@@ -49,6 +49,7 @@ PACKAGE_MODULES = [
     'cs231n', 'cs231n._checks', 'cs231n.layers', 'cs231n.layer_utils', 'cs231n.classifiers',
     'cs231n.classifiers.fc_net', 'cs231n.optim', 'cs231n.solver', 'cs231n.gradient_check',
     'cs231n.data_utils', 'cs231n.datasets', 'cs231n.datasets.cifar10', 'cs231n.vis_utils',
+    'cs231n._files', 'cs231n.augmentation', 'cs231n.lr_schedules', 'cs231n.checkpoint',
     'cs231n.notebook_utils',
 ]
 TEST_TIMEOUT = 240      # seconds for the release's whole unit-test run

@@ -3,43 +3,24 @@
 Both nets keep their learnable parameters in the dict self.params and compute
 (loss, grads) in loss(X, y), which is the contract the Solver relies on.
 """
-import numbers
-
 import numpy as np
 
-from .._checks import check_array, check_positive_int, check_probability
+from .._checks import (check_choice, check_dtype, check_examples, check_grads, check_int,
+                       check_output, check_real)
 from ..layer_utils import *  # noqa: F401,F403  (notebooks get every layer from here)
 from ..layers import affine_backward, affine_forward, softmax_loss
 
 NORMALIZATIONS = (None, 'batchnorm', 'layernorm')
 
 
-def _check_input(name, X, input_dim):
-    check_array(name, 'X', X)
-    if X.ndim < 2 or X[:1].size != input_dim:
-        raise ValueError('%s: X has shape %s, expected (N, ...) with %d values per example '
-                         '(input_dim)' % (name, X.shape, input_dim))
+class _Default(int):
+    """The default keep ratio, 1, told apart from a 1 that the caller passed."""
+
+    def __repr__(self):
+        return '1'
 
 
-def _check_nonnegative(name, arg, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError('%s: %s must be a non-negative number, got %r' % (name, arg, value))
-
-
-def _check_weight_scale(name, weight_scale):
-    if isinstance(weight_scale, bool) or not isinstance(weight_scale, numbers.Real) \
-            or not weight_scale > 0:
-        raise ValueError('%s: weight_scale must be a positive number, got %r'
-                         % (name, weight_scale))
-
-
-def _check_dtype(name, dtype):
-    try:
-        ok = np.dtype(dtype) in (np.float32, np.float64)
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ValueError('%s: dtype must be np.float32 or np.float64, got %r' % (name, dtype))
+_KEEP_ALL = _Default(1)
 
 
 class TwoLayerNet(object):
@@ -65,16 +46,17 @@ class TwoLayerNet(object):
         - dtype: np.float64 (the default, for gradient checks) or np.float32,
           which trains about twice as fast.
         """
-        for arg, value in (('input_dim', input_dim), ('hidden_dim', hidden_dim),
-                           ('num_classes', num_classes)):
-            check_positive_int('TwoLayerNet', arg, value)
-        _check_weight_scale('TwoLayerNet', weight_scale)
-        _check_nonnegative('TwoLayerNet', 'reg', reg)
-        _check_dtype('TwoLayerNet', dtype)
+        fn = 'TwoLayerNet'
+        check_int(fn, 'input_dim', input_dim)
+        check_int(fn, 'hidden_dim', hidden_dim)
+        check_int(fn, 'num_classes', num_classes)
+        check_real(fn, 'weight_scale', weight_scale, '(0, inf)')
+        check_real(fn, 'reg', reg, '[0, inf)')
+        dtype = check_dtype(fn, 'dtype', dtype)
         self.params = {}
         self.reg = reg
         self.input_dim = input_dim
-        self.dtype = np.dtype(dtype).type
+        self.dtype = dtype.type
         #######################################################################
         # TODO: Initialize the weights and biases of the two-layer net.       #
         # Weights are drawn from a Gaussian centered at 0.0 with standard     #
@@ -114,7 +96,7 @@ class TwoLayerNet(object):
         - grads: Dictionary with the same keys as self.params, mapping parameter
           names to gradients of the loss with respect to those parameters.
         """
-        _check_input('TwoLayerNet.loss', X, self.input_dim)
+        check_examples('TwoLayerNet.loss', 'X', X, self.input_dim, 'input_dim')
         X = X.astype(self.dtype, copy=False)
         scores = None
         #######################################################################
@@ -131,6 +113,8 @@ class TwoLayerNet(object):
         #                             END OF YOUR CODE                        #
         #######################################################################
 
+        scores = check_output('TwoLayerNet.loss', 'scores', scores,
+                              (X.shape[0], self.params['W2'].shape[1]), self.dtype)
         # If y is None then we are in test mode so just return scores
         if y is None:
             return scores
@@ -151,17 +135,17 @@ class TwoLayerNet(object):
 
         W1, W2 = self.params['W1'], self.params['W2']
         loss, dscores = softmax_loss(scores, y)
-        loss += 0.5 * self.reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
-        dhidden, grads['W2'], grads['b2'] = affine_backward(dscores, scores_cache)
-        _, grads['W1'], grads['b1'] = affine_relu_backward(dhidden, hidden_cache)
-        grads['W1'] += self.reg * W1
-        grads['W2'] += self.reg * W2
+        loss += 0.5 * self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+        dhidden, dW2, grads['b2'] = affine_backward(dscores, scores_cache)
+        _, dW1, grads['b1'] = affine_relu_backward(dhidden, hidden_cache)
+        grads['W1'] = dW1 + self.reg * W1
+        grads['W2'] = dW2 + self.reg * W2
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         #######################################################################
         #                             END OF YOUR CODE                        #
         #######################################################################
-        return loss, grads
+        return float(loss), check_grads('TwoLayerNet.loss', grads, self.params)
 
 
 class FullyConnectedNet(object):
@@ -181,7 +165,7 @@ class FullyConnectedNet(object):
     """
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10,
-                 dropout_keep_ratio=1, normalization=None, reg=0.0,
+                 dropout_keep_ratio=_KEEP_ALL, normalization=None, reg=0.0,
                  weight_scale=1e-2, dtype=np.float32, seed=None, *, dropout=None):
         """Initialize a new FullyConnectedNet.
 
@@ -207,35 +191,32 @@ class FullyConnectedNet(object):
           probability), accepted so that older notebooks run. Pass one or the
           other, not both.
         """
-        name = 'FullyConnectedNet'
+        fn = 'FullyConnectedNet'
         if dropout is not None:
-            if dropout_keep_ratio != 1:
+            if dropout_keep_ratio is not _KEEP_ALL:
                 raise ValueError('%s: got dropout=%r and dropout_keep_ratio=%r; they are two '
                                  'names for the same keep probability, pass only one'
-                                 % (name, dropout, dropout_keep_ratio))
+                                 % (fn, dropout, dropout_keep_ratio))
             dropout_keep_ratio = dropout
-        if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, '__len__') \
+        if isinstance(hidden_dims, (str, bytes, dict)) or not hasattr(hidden_dims, '__len__') \
                 or len(hidden_dims) == 0:
             raise ValueError('%s: hidden_dims must be a non-empty list of positive integers, '
-                             'got %r' % (name, hidden_dims))
-        hidden_dims = [check_positive_int(name, 'hidden_dims[%d]' % i, h)
-                       for i, h in enumerate(hidden_dims)]
-        check_positive_int(name, 'input_dim', input_dim)
-        check_positive_int(name, 'num_classes', num_classes)
-        check_probability(name, 'dropout_keep_ratio', dropout_keep_ratio)
-        if normalization not in NORMALIZATIONS:
-            raise ValueError('%s: unknown normalization %r, expected one of %s'
-                             % (name, normalization, NORMALIZATIONS))
-        _check_nonnegative(name, 'reg', reg)
-        _check_weight_scale(name, weight_scale)
-        _check_dtype(name, dtype)
+                             'got %r' % (fn, hidden_dims))
+        hidden_dims = [check_int(fn, 'hidden_dims[%d]' % i, h) for i, h in enumerate(hidden_dims)]
+        check_int(fn, 'input_dim', input_dim)
+        check_int(fn, 'num_classes', num_classes)
+        check_real(fn, 'dropout_keep_ratio', dropout_keep_ratio, '(0, 1]')
+        check_choice(fn, 'normalization', normalization, NORMALIZATIONS)
+        check_real(fn, 'reg', reg, '[0, inf)')
+        check_real(fn, 'weight_scale', weight_scale, '(0, inf)')
+        dtype = check_dtype(fn, 'dtype', dtype)
 
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = reg
         self.num_layers = 1 + len(hidden_dims)
         self.input_dim = input_dim
-        self.dtype = np.dtype(dtype).type
+        self.dtype = dtype.type
         self.params = {}
 
         #######################################################################
@@ -309,7 +290,7 @@ class FullyConnectedNet(object):
         - grads: Dictionary with the same keys as self.params, mapping parameter
           names to gradients of the loss with respect to those parameters.
         """
-        _check_input('FullyConnectedNet.loss', X, self.input_dim)
+        check_examples('FullyConnectedNet.loss', 'X', X, self.input_dim, 'input_dim')
         X = X.astype(self.dtype, copy=False)
         mode = 'test' if y is None else 'train'
 
@@ -335,20 +316,19 @@ class FullyConnectedNet(object):
         #######################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        hidden, caches = X, []
+        L = self.num_layers
         dropout_param = self.dropout_param if self.use_dropout else None
-        for i in range(1, self.num_layers):
+        hidden, caches = X, []
+        for i in range(1, L):
             norm_args = {}
             if self.normalization is not None:
-                norm_args = dict(gamma=self.params['gamma%d' % i],
-                                 beta=self.params['beta%d' % i],
+                norm_args = dict(gamma=self.params['gamma%d' % i], beta=self.params['beta%d' % i],
                                  norm_param=self.bn_params[i - 1],
                                  normalization=self.normalization)
             hidden, cache = affine_norm_relu_dropout_forward(
                 hidden, self.params['W%d' % i], self.params['b%d' % i],
                 dropout_param=dropout_param, **norm_args)
             caches.append(cache)
-        L = self.num_layers
         scores, scores_cache = affine_forward(hidden, self.params['W%d' % L],
                                               self.params['b%d' % L])
 
@@ -357,6 +337,9 @@ class FullyConnectedNet(object):
         #                             END OF YOUR CODE                        #
         #######################################################################
 
+        scores = check_output('FullyConnectedNet.loss', 'scores', scores,
+                              (X.shape[0], self.params['W%d' % self.num_layers].shape[1]),
+                              self.dtype)
         # If test mode return early.
         if mode == 'test':
             return scores
@@ -382,18 +365,17 @@ class FullyConnectedNet(object):
         dhidden, grads['W%d' % L], grads['b%d' % L] = affine_backward(dscores, scores_cache)
         for i in range(L - 1, 0, -1):
             dhidden, dw, db, dgamma, dbeta = affine_norm_relu_dropout_backward(
-                dhidden, caches[i - 1], need_dx=i > 1)
+                dhidden, caches[i - 1])
             grads['W%d' % i], grads['b%d' % i] = dw, db
             if self.normalization is not None:
                 grads['gamma%d' % i], grads['beta%d' % i] = dgamma, dbeta
-        if self.reg:
-            for i in range(1, L + 1):
-                W = self.params['W%d' % i]
-                loss += 0.5 * self.reg * float(np.vdot(W, W))
-                grads['W%d' % i] += self.reg * W
+        for i in range(1, L + 1):
+            W = self.params['W%d' % i]
+            loss += 0.5 * self.reg * np.sum(W * W)
+            grads['W%d' % i] = grads['W%d' % i] + self.reg * W
 
         # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
         #######################################################################
         #                             END OF YOUR CODE                        #
         #######################################################################
-        return loss, grads
+        return float(loss), check_grads('FullyConnectedNet.loss', grads, self.params)
