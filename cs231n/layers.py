@@ -11,8 +11,8 @@ and gives the results the dtype of the inputs: float32 in, float32 out.
 """
 import numpy as np
 
-from ._checks import (check_array, check_dict, check_labels, check_mode, check_output,
-                      check_real, check_rows, tag_cache, untag_cache)
+from ._checks import (check_array, check_dict, check_examples, check_labels, check_mode,
+                      check_output, check_real, check_rows, tag_cache, untag_cache)
 
 
 def affine_forward(x, w, b):
@@ -33,10 +33,8 @@ def affine_forward(x, w, b):
     check_array('affine_forward', 'w', w, ndim=2)
     check_array('affine_forward', 'b', b, shape=(w.shape[1],))
     check_array('affine_forward', 'x', x)
-    if x.ndim < 2 or np.prod(x.shape[1:]) != w.shape[0]:
-        raise ValueError('affine_forward: x has shape %s, expected (N, d_1, ..., d_k) with '
-                         'd_1 * ... * d_k = %d values per example, the rows of w %s'
-                         % (x.shape, w.shape[0], w.shape))
+    check_examples('affine_forward', 'x', x, w.shape[0], 'the rows of w')
+    check_rows('affine_forward', 'x', x, 'expected at least one example')
     out = None
     ###########################################################################
     # TODO: Implement the affine forward pass. Store the result in out. You   #
