@@ -40,6 +40,10 @@ from cs231n.augmentation import AUGMENTATIONS
 from cs231n.lr_schedules import LR_SCHEDULES
 
 _RUNNING_STATS = ('running_mean', 'running_var')
+# train() checks accuracies in batches this large: a matrix product over 1000
+# rows runs about three times faster per row than over check_accuracy's
+# default 100, and the predictions are the same.
+ACCURACY_BATCH_SIZE = 1000
 
 
 class Solver(object):
@@ -230,9 +234,11 @@ class Solver(object):
             last_it = t == num_iterations - 1
             if first_it or last_it or epoch_end:
                 train_acc = self.check_accuracy(self.X_train, self.y_train,
-                                                num_samples=self.num_train_samples)
+                                                num_samples=self.num_train_samples,
+                                                batch_size=ACCURACY_BATCH_SIZE)
                 val_acc = self.check_accuracy(self.X_val, self.y_val,
-                                              num_samples=self.num_val_samples)
+                                              num_samples=self.num_val_samples,
+                                              batch_size=ACCURACY_BATCH_SIZE)
                 self.train_acc_history.append(train_acc)
                 self.val_acc_history.append(val_acc)
 
