@@ -1,10 +1,11 @@
-"""Unit tests of cs231n/layers.py.
+"""Self-check of cs231n/layers.py.
 
 The reference numbers come from the official notebooks (FullyConnectedNets,
 BatchNormalization, Dropout), reproduced with the notebooks' exact setups:
 the same seeds, shapes and linspace fills, drawn in the same order. Gradients
 are checked against centered numerical gradients
-(eval_numerical_gradient_array, h = 1e-5) in float64.
+(eval_numerical_gradient_array, h = 1e-5) in float64. Everything else is a
+property that any correct implementation has, however it is written.
 """
 import warnings
 
@@ -28,6 +29,14 @@ def assert_close_to_printed(what, actual, printed, decimals=8):
                              printed, diff, decimals))
 
 
+def assert_rel_error(what, actual, expected, tol):
+    """Assert rel_error(actual, expected) < tol, naming the function and the error."""
+    assert np.shape(actual) == np.shape(expected), (
+        '%s has shape %s, expected %s' % (what, np.shape(actual), np.shape(expected)))
+    err = rel_error(actual, expected)
+    assert err < tol, '%s relative error %.1e (expected < %.0e)' % (what, err, tol)
+
+
 # ---------------------------------------------------------------------------
 # affine
 # ---------------------------------------------------------------------------
@@ -43,8 +52,8 @@ def test_affine_forward_matches_notebook():
     out, _ = affine_forward(x, w, b)
     correct_out = np.array([[1.49834967, 1.70660132, 1.91485297],
                             [3.25553199, 3.5141327, 3.77273342]])
-    err = rel_error(out, correct_out)
-    assert err < 1e-8, 'affine_forward: relative error %.1e to correct_out (expected ~1e-9)' % err
+    # correct_out is printed to 8 decimals: the notebook's error is about 1e-9.
+    assert_rel_error('affine_forward: out', out, correct_out, 1e-8)
 
 
 def test_affine_backward_matches_numerical_gradient(check_grad):
@@ -59,10 +68,19 @@ def test_affine_backward_matches_numerical_gradient(check_grad):
     db_num = eval_numerical_gradient_array(lambda b: affine_forward(x, w, b)[0], b, dout)
     dx, dw, db = affine_backward(dout, affine_forward(x, w, b)[1])
 
-    assert dx.shape == x.shape, 'affine_backward: dx must keep the shape of x'
     check_grad('affine_backward: dx', dx, dx_num, 1e-7)
     check_grad('affine_backward: dw', dw, dw_num, 1e-7)
     check_grad('affine_backward: db', db, db_num, 1e-7)
+
+
+def test_affine_forward_leaves_its_inputs_unchanged():
+    rng = np.random.RandomState(0)
+    x, w, b = rng.randn(3, 2, 2), rng.randn(4, 5), rng.randn(5)
+    before = [a.copy() for a in (x, w, b)]
+    out, cache = affine_forward(x, w, b)
+    affine_backward(np.ones_like(out), cache)
+    for name, a, a0 in zip('xwb', (x, w, b), before):
+        assert np.array_equal(a, a0), 'affine_forward/backward changed its input %s' % name
 
 
 # ---------------------------------------------------------------------------
@@ -75,8 +93,8 @@ def test_relu_forward_matches_notebook():
     correct_out = np.array([[0., 0., 0., 0.],
                             [0., 0., 0.04545455, 0.13636364],
                             [0.22727273, 0.31818182, 0.40909091, 0.5]])
-    err = rel_error(out, correct_out)
-    assert err < 1e-7, 'relu_forward: relative error %.1e to correct_out (expected ~5e-8)' % err
+    # printed to 8 decimals: the notebook's error is about 5e-8
+    assert_rel_error('relu_forward: out', out, correct_out, 1e-7)
 
 
 def test_relu_backward_matches_numerical_gradient(check_grad):
@@ -88,6 +106,14 @@ def test_relu_backward_matches_numerical_gradient(check_grad):
     dx_num = eval_numerical_gradient_array(lambda x: relu_forward(x)[0], x, dout)
     dx = relu_backward(dout, relu_forward(x)[1])
     check_grad('relu_backward: dx', dx, dx_num, 1e-7)
+
+
+def test_relu_forward_leaves_its_input_unchanged():
+    x = np.random.RandomState(0).randn(4, 5)
+    before = x.copy()
+    out, cache = relu_forward(x)
+    relu_backward(np.ones_like(out), cache)
+    assert np.array_equal(x, before), 'relu_forward/backward changed its input x'
 
 
 # ---------------------------------------------------------------------------
@@ -109,36 +135,54 @@ def test_loss_value_and_gradient_match_notebook(loss_fn, expected, check_grad):
     x, y = _loss_setup()
     loss, dx = loss_fn(x, y)
     assert abs(loss - expected) < 1e-12, (
-        '%s: loss %.15f, expected %.15f' % (loss_fn.__name__, loss, expected))
+        '%s: loss %.15f, the notebook expects %.15f (difference %.1e)'
+        % (loss_fn.__name__, loss, expected, abs(loss - expected)))
     dx_num = eval_numerical_gradient_array(lambda x: np.array(loss_fn(x, y)[0]), x, 1.0)
     check_grad('%s: dx' % loss_fn.__name__, dx, dx_num, 1e-7)
 
 
-def _logsumexp_loss(x, y):
-    """Softmax loss computed another way: float64 log-sum-exp via logaddexp."""
-    x = np.asarray(x, dtype=np.float64)
-    lse = np.logaddexp.reduce(x, axis=1)
-    return float(np.mean(lse - x[np.arange(len(y)), y]))
-
-
 @pytest.mark.parametrize('dtype', [np.float32, np.float64], ids=['float32', 'float64'])
-def test_softmax_loss_is_stable_for_large_logits(dtype):
+def test_softmax_loss_does_not_overflow_for_large_scores(dtype, assert_dtype):
+    """Adding a constant to a row of scores changes no probability, so neither
+    the loss nor its gradient may change, even when the constant is so large
+    that exp of the raw scores overflows."""
     rng = np.random.RandomState(1)
-    x = (1e4 * rng.randn(20, 10)).astype(dtype)
+    # Scores on a grid of 1/8 and shifts that are multiples of 1024 keep every
+    # sum exact in float32, so the shifted scores are exactly the scores + shift.
+    x = (np.round(8 * rng.randn(20, 10)) / 8).astype(dtype)
     y = rng.randint(10, size=20)
+    shift = (1024 * rng.randint(-9, 10, size=(20, 1))).astype(dtype)
+    shift[:2] = 9216                        # at least two rows whose exp would overflow
+    loss, dx = softmax_loss(x, y)
     with warnings.catch_warnings():
-        warnings.simplefilter('error')          # overflow in exp would be an error
-        loss, dx = softmax_loss(x, y)
-    expected = _logsumexp_loss(x, y)
-    assert np.isfinite(loss), 'softmax_loss: loss %r for logits of magnitude 1e4' % loss
-    rtol = 1e-6 if dtype == np.float32 else 1e-12
-    assert abs(loss - expected) <= rtol * abs(expected), (
-        'softmax_loss: %r for logits of magnitude 1e4, expected %r (relative error %.1e)'
-        % (loss, expected, abs(loss - expected) / abs(expected)))
-    assert dx.dtype == dtype, 'softmax_loss: dx is %s for %s logits' % (dx.dtype, np.dtype(dtype))
-    assert np.all(np.isfinite(dx)), 'softmax_loss: dx is not finite for large logits'
-    # The gradient is (softmax - onehot) / N, so every row sums to 0.
-    assert np.allclose(dx.sum(axis=1), 0, atol=1e-6)
+        warnings.simplefilter('error')      # an overflow in exp would be an error
+        loss_big, dx_big = softmax_loss(x + shift, y)
+    assert np.isfinite(loss_big), (
+        'softmax_loss: loss %r for scores of magnitude 1e4 (shift each row by its maximum '
+        'before exp)' % loss_big)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert abs(loss_big - loss) <= rtol * abs(loss), (
+        'softmax_loss: adding a constant to each row changed the loss from %r to %r '
+        '(relative change %.1e, expected < %.0e)'
+        % (loss, loss_big, abs(loss_big - loss) / abs(loss), rtol))
+    assert_dtype('softmax_loss returned dx', dx_big, dtype)
+    assert np.all(np.isfinite(dx_big)), 'softmax_loss: dx is not finite for large scores'
+    err = np.max(np.abs(dx_big - dx))
+    assert err < (1e-6 if dtype == np.float32 else 1e-14), (
+        'softmax_loss: adding a constant to each row changed dx by up to %.1e' % err)
+    # ... and since the loss does not change along that direction, every row of
+    # dx sums to 0.
+    row_sums = np.abs(dx_big.astype(np.float64).sum(axis=1)).max()
+    assert row_sums < (1e-6 if dtype == np.float32 else 1e-14), (
+        'softmax_loss: a row of dx sums to %.1e, expected 0' % row_sums)
+
+
+@pytest.mark.parametrize('loss_fn', [svm_loss, softmax_loss], ids=['svm', 'softmax'])
+def test_loss_leaves_scores_unchanged(loss_fn):
+    x, y = _loss_setup()
+    before = x.copy()
+    loss_fn(x, y)
+    assert np.array_equal(x, before), '%s changed its input x' % loss_fn.__name__
 
 
 # ---------------------------------------------------------------------------
@@ -163,13 +207,17 @@ def test_batchnorm_forward_train_matches_notebook():
     D3 = a.shape[1]
     out, _ = batchnorm_forward(a, np.ones(D3), np.zeros(D3), {'mode': 'train'})
     assert np.all(np.abs(out.mean(axis=0)) < 1e-12), (
-        'batchnorm_forward: means %s after normalization, expected ~0' % out.mean(axis=0))
-    assert_close_to_printed('stds (gamma=1, beta=0)', out.std(axis=0), [0.99999999, 1., 1.])
+        'batchnorm_forward: column means %s after normalization (gamma=1, beta=0), '
+        'expected ~0' % out.mean(axis=0))
+    assert_close_to_printed('batchnorm_forward: column stds (gamma=1, beta=0)',
+                            out.std(axis=0), [0.99999999, 1., 1.])
 
+    # Now the means should be close to beta and the stds close to gamma.
     gamma, beta = np.asarray([1.0, 2.0, 3.0]), np.asarray([11.0, 12.0, 13.0])
     out, _ = batchnorm_forward(a, gamma, beta, {'mode': 'train'})
-    assert_close_to_printed('means (gamma, beta)', out.mean(axis=0), [11., 12., 13.])
-    assert_close_to_printed('stds (gamma, beta)', out.std(axis=0),
+    assert_close_to_printed('batchnorm_forward: column means (gamma, beta)', out.mean(axis=0),
+                            [11., 12., 13.])
+    assert_close_to_printed('batchnorm_forward: column stds (gamma, beta)', out.std(axis=0),
                             [0.99999999, 1.99999999, 2.99999999])
 
 
@@ -190,27 +238,67 @@ def test_batchnorm_forward_test_mode_uses_running_stats_like_notebook():
     running = bn_param['running_mean'].copy(), bn_param['running_var'].copy()
     a_norm, _ = batchnorm_forward(a, gamma, beta, bn_param)
 
-    assert_close_to_printed('test-time means', a_norm.mean(axis=0),
+    # Close to 0 and 1 but noisier than at training time. These values need
+    # the default momentum 0.9, running statistics that start at zero and
+    # the biased variance (divide by N).
+    assert_close_to_printed('batchnorm_forward: test-time column means', a_norm.mean(axis=0),
                             [-0.03927354, -0.04349152, -0.10452688])
-    assert_close_to_printed('test-time stds', a_norm.std(axis=0),
+    assert_close_to_printed('batchnorm_forward: test-time column stds', a_norm.std(axis=0),
                             [1.01531428, 1.01238373, 0.97819988])
     assert np.array_equal(bn_param['running_mean'], running[0]) and \
         np.array_equal(bn_param['running_var'], running[1]), \
         'batchnorm_forward: test mode must not update the running statistics'
 
 
-def test_batchnorm_running_averages_follow_momentum():
+def test_batchnorm_test_mode_treats_rows_independently():
+    """In test mode every row is normalized with the running statistics, so a
+    row gives the same output alone as in a batch, and a batch of identical
+    rows is not normalized away (in train mode it would be: its variance is 0)."""
+    rng = np.random.RandomState(0)
+    D = 4
+    gamma, beta = 1 + rng.rand(D), rng.randn(D)
+    bn_param = {'mode': 'train'}
+    for _ in range(5):
+        batchnorm_forward(3 * rng.randn(16, D) + 2, gamma, beta, bn_param)
+    bn_param['mode'] = 'test'
+    x = rng.randn(6, D) * 4
+    out, _ = batchnorm_forward(x, gamma, beta, bn_param)
+    for i in range(len(x)):
+        alone, _ = batchnorm_forward(x[i:i + 1], gamma, beta, bn_param)
+        assert np.allclose(alone[0], out[i], rtol=1e-12, atol=1e-12), (
+            'batchnorm_forward: in test mode row %d gives %s alone and %s in the batch'
+            % (i, alone[0], out[i]))
+    const = np.tile(x[:1], (5, 1))
+    out_const, _ = batchnorm_forward(const, gamma, beta, bn_param)
+    assert np.allclose(out_const, out[0], rtol=1e-12, atol=1e-12), (
+        'batchnorm_forward: in test mode a batch of identical rows must give the output of '
+        'one such row, using the running statistics')
+    assert not np.allclose(out_const, beta), (
+        'batchnorm_forward: test mode normalized with the statistics of the batch')
+
+
+def test_batchnorm_running_averages_respect_momentum():
+    """momentum 0 keeps only the last batch's statistics (mean and biased
+    variance); momentum 1 never changes the running statistics."""
     rng = np.random.RandomState(0)
     x1, x2 = rng.randn(8, 4) * 3 + 1, rng.randn(8, 4) - 2
-    bn_param = {'mode': 'train', 'momentum': 0.7}
     gamma, beta = np.ones(4), np.zeros(4)
+
+    bn_param = {'mode': 'train', 'momentum': 0.0}
     batchnorm_forward(x1, gamma, beta, bn_param)
     batchnorm_forward(x2, gamma, beta, bn_param)
-    # running stats start at 0; biased (divide by N) variance
-    mean = 0.7 * (0.3 * x1.mean(0)) + 0.3 * x2.mean(0)
-    var = 0.7 * (0.3 * x1.var(0)) + 0.3 * x2.var(0)
-    assert np.allclose(bn_param['running_mean'], mean, rtol=1e-12)
-    assert np.allclose(bn_param['running_var'], var, rtol=1e-12)
+    for key, want in (('running_mean', x2.mean(axis=0)), ('running_var', x2.var(axis=0))):
+        assert np.allclose(bn_param[key], want, rtol=1e-12, atol=1e-15), (
+            'batchnorm_forward: with momentum 0, %s is %s, expected the last batch\'s %s'
+            % (key, bn_param[key], want))
+
+    start_mean, start_var = rng.randn(4), rng.rand(4) + 0.5
+    bn_param = {'mode': 'train', 'momentum': 1.0, 'running_mean': start_mean.copy(),
+                'running_var': start_var.copy()}
+    batchnorm_forward(x1, gamma, beta, bn_param)
+    assert np.allclose(bn_param['running_mean'], start_mean, rtol=1e-15) and \
+        np.allclose(bn_param['running_var'], start_var, rtol=1e-15), \
+        'batchnorm_forward: with momentum 1 the running statistics must not change'
 
 
 def _norm_backward_setup():
@@ -241,6 +329,7 @@ def test_norm_backward_matches_numerical_gradient(forward, backward, check_grad)
     _, cache = forward(x, gamma, beta, param)
     dx, dgamma, dbeta = backward(dout, cache)
     name = backward.__name__
+    # The notebooks expect errors between 1e-13 and 1e-8.
     check_grad('%s: dx' % name, dx, dx_num, 1e-7)
     check_grad('%s: dgamma' % name, dgamma, dgamma_num, 1e-7)
     check_grad('%s: dbeta' % name, dbeta, dbeta_num, 1e-7)
@@ -257,8 +346,8 @@ def test_batchnorm_backward_alt_equals_graph_version():
     dx1, dgamma1, dbeta1 = batchnorm_backward(dout, cache)
     dx2, dgamma2, dbeta2 = batchnorm_backward_alt(dout, cache)
     for what, a, b in (('dx', dx1, dx2), ('dgamma', dgamma1, dgamma2), ('dbeta', dbeta1, dbeta2)):
-        err = rel_error(a, b)
-        assert err < 1e-10, 'batchnorm_backward vs _alt: %s differ by %.1e' % (what, err)
+        assert_rel_error('batchnorm_backward_alt: %s (against batchnorm_backward)' % what, b, a,
+                         1e-10)
 
 
 # ---------------------------------------------------------------------------
@@ -279,28 +368,48 @@ def test_layernorm_forward_matches_notebook():
 
     out, _ = layernorm_forward(a, np.ones(D3), np.zeros(D3), {'mode': 'train'})
     assert np.all(np.abs(out.mean(axis=1)) < 1e-12), (
-        'layernorm_forward: row means %s after normalization, expected ~0' % out.mean(axis=1))
-    assert_close_to_printed('stds (gamma=1, beta=0)', out.std(axis=1),
+        'layernorm_forward: row means %s after normalization (gamma=1, beta=0), expected ~0'
+        % out.mean(axis=1))
+    assert_close_to_printed('layernorm_forward: row stds (gamma=1, beta=0)', out.std(axis=1),
                             [0.99999995, 0.99999999, 1., 0.99999969])
 
     out, _ = layernorm_forward(a, np.asarray([3.0, 3.0, 3.0]), np.asarray([5.0, 5.0, 5.0]),
                                {'mode': 'train'})
-    assert_close_to_printed('means (gamma, beta)', out.mean(axis=1), [5., 5., 5., 5.])
-    assert_close_to_printed('stds (gamma, beta)', out.std(axis=1),
+    assert_close_to_printed('layernorm_forward: row means (gamma=3, beta=5)', out.mean(axis=1),
+                            [5., 5., 5., 5.])
+    assert_close_to_printed('layernorm_forward: row stds (gamma=3, beta=5)', out.std(axis=1),
                             [2.99999985, 2.99999998, 2.99999999, 2.99999907])
 
 
 def test_layernorm_normalizes_each_row_on_its_own():
     rng = np.random.RandomState(0)
-    x = rng.randn(6, 7) * rng.rand(6, 1) * 10 + rng.randn(6, 1) * 5
+    x = rng.randn(6, 7) * (1 + 10 * rng.rand(6, 1)) + rng.randn(6, 1) * 5
+    gamma, beta = np.ones(7), np.zeros(7)
+    out, _ = layernorm_forward(x, gamma, beta, {})
+    assert np.all(np.abs(out.mean(axis=1)) < 1e-12), (
+        'layernorm_forward: row means %s, expected ~0' % out.mean(axis=1))
+    assert np.all(np.abs(out.std(axis=1) - 1) < 1e-4), (
+        'layernorm_forward: row stds %s, expected ~1' % out.std(axis=1))
     gamma, beta = rng.randn(7), rng.randn(7)
     out, _ = layernorm_forward(x, gamma, beta, {})
     for i in range(6):
-        row = x[i]
-        expected = gamma * (row - row.mean()) / np.sqrt(row.var() + 1e-5) + beta
-        assert np.allclose(out[i], expected, rtol=1e-12, atol=1e-12)
         alone, _ = layernorm_forward(x[i:i + 1], gamma, beta, {})
-        assert np.array_equal(alone[0], out[i]), 'layernorm: a row depends on the other rows'
+        assert np.allclose(alone[0], out[i], rtol=1e-12, atol=1e-12), (
+            'layernorm_forward: row %d gives %s alone and %s in the batch: a row must not '
+            'depend on the other rows' % (i, alone[0], out[i]))
+    # Scaling a row by a positive factor and shifting it does not change its
+    # normalized values (up to the effect of eps, tiny for these variances).
+    moved, _ = layernorm_forward(3 * x - 7, gamma, beta, {})
+    assert np.allclose(moved, out, rtol=1e-5, atol=1e-5), (
+        'layernorm_forward: the output changed when every row was scaled and shifted')
+
+
+def test_layernorm_ignores_the_mode():
+    x, gamma, beta, _ = _norm_backward_setup()
+    train, _ = layernorm_forward(x, gamma, beta, {'mode': 'train'})
+    test, _ = layernorm_forward(x, gamma, beta, {'mode': 'test'})
+    assert np.allclose(train, test, rtol=1e-14, atol=1e-14), (
+        'layernorm_forward: train and test mode must give the same output')
 
 
 # ---------------------------------------------------------------------------
@@ -311,20 +420,45 @@ def test_dropout_forward_matches_notebook():
     np.random.seed(231)
     x = np.random.randn(500, 500) + 10
     assert abs(x.mean() - 10.000207878477502) < 1e-12
-    # keep probability p -> (train-time mean, fraction of zeros). For p=0.7 the
-    # notebook printed ...426 and a recomputation gives ...428: compare to 1e-12.
+    # keep probability p -> (train-time mean, fraction of zeros). These need
+    # the mask drawn with np.random.rand(*x.shape) < p, as the TODO says. For
+    # p=0.7 the notebook printed ...426 and a recomputation gives ...428.
     expected = {0.25: (10.014059116977283, 0.749784),
                 0.4: (9.977917658761159, 0.600796),
                 0.7: (9.987811912159426, 0.30074)}
     for p, (mean, zeros) in expected.items():
         out, _ = dropout_forward(x, {'mode': 'train', 'p': p})
         out_test, _ = dropout_forward(x, {'mode': 'test', 'p': p})
-        assert abs(out.mean() - mean) < 1e-12, (
-            'dropout p=%s: train-time mean %.15f, expected %.15f' % (p, out.mean(), mean))
         assert (out == 0).mean() == zeros, (
-            'dropout p=%s: %.6f of the outputs are zero, expected %s (p is the KEEP '
-            'probability)' % (p, (out == 0).mean(), zeros))
-        assert np.array_equal(out_test, x), 'dropout: test mode must return the input unchanged'
+            'dropout_forward p=%s: %.6f of the outputs are zero, expected %s (p is the '
+            'probability of KEEPING a unit)' % (p, (out == 0).mean(), zeros))
+        assert abs(out.mean() - mean) < 1e-12, (
+            'dropout_forward p=%s: train-time mean %.15f, the notebook expects %.15f '
+            '(difference %.1e; inverted dropout scales the kept units)'
+            % (p, out.mean(), mean, abs(out.mean() - mean)))
+        assert np.array_equal(out_test, x), (
+            'dropout_forward: test mode must return the input unchanged')
+
+
+def test_dropout_keeps_about_p_and_preserves_the_mean():
+    np.random.seed(0)
+    x = np.random.RandomState(1).rand(400, 300) + 1
+    n = x.size
+    for p in (0.1, 0.5, 0.9):
+        out, _ = dropout_forward(x, {'mode': 'train', 'p': p})
+        kept = (out != 0).mean()
+        tol = 6 * np.sqrt(p * (1 - p) / n)        # six standard deviations
+        assert abs(kept - p) < tol, (
+            'dropout_forward p=%s keeps %.4f of the units, expected %s +- %.4f (p is the '
+            'probability of KEEPING a unit)' % (p, kept, p, tol))
+        ratio = out.mean() / x.mean()
+        tol = 6 * np.sqrt((1 - p) / (p * n)) * 1.1
+        assert abs(ratio - 1) < tol, (
+            'dropout_forward p=%s: the train-time mean is %.4f times the input mean, '
+            'expected 1 +- %.4f (inverted dropout keeps the expected output)' % (p, ratio, tol))
+        survivors = out[out != 0] / x[out != 0]
+        assert np.allclose(survivors, survivors[0], rtol=1e-12), (
+            'dropout_forward p=%s: the kept units are not all scaled by the same factor' % p)
 
 
 def test_dropout_backward_matches_numerical_gradient(check_grad):
@@ -336,9 +470,8 @@ def test_dropout_backward_matches_numerical_gradient(check_grad):
     dx = dropout_backward(dout, cache)
     dx_num = eval_numerical_gradient_array(lambda xx: dropout_forward(xx, dropout_param)[0],
                                            x, dout)
-    check_grad('dropout_backward: dx', dx, dx_num, 1e-7)
     # the notebook's reference error is 5.4e-11
-    assert rel_error(dx, dx_num) < 1e-9
+    check_grad('dropout_backward: dx', dx, dx_num, 1e-9)
 
 
 def test_dropout_seed_makes_the_mask_repeatable():
@@ -347,17 +480,17 @@ def test_dropout_seed_makes_the_mask_repeatable():
     out1, _ = dropout_forward(x, param)
     np.random.rand(100)                      # move the global state on
     out2, _ = dropout_forward(x, param)
-    assert np.array_equal(out1, out2)
+    assert np.array_equal(out1, out2), 'dropout_forward: the same seed gave different masks'
     out3, _ = dropout_forward(x, {'mode': 'train', 'p': 0.5, 'seed': 8})
-    assert not np.array_equal(out1, out3)
+    assert not np.array_equal(out1, out3), 'dropout_forward: different seeds gave the same mask'
 
 
 def test_dropout_test_mode_backward_passes_gradient_through():
     x = np.random.RandomState(0).randn(4, 5)
     out, cache = dropout_forward(x, {'mode': 'test', 'p': 0.3})
-    assert cache[1] is None
     dout = np.random.RandomState(1).randn(4, 5)
-    assert np.array_equal(dropout_backward(dout, cache), dout)
+    assert np.array_equal(dropout_backward(dout, cache), dout), (
+        'dropout_backward: in test mode the gradient must pass through unchanged')
 
 
 # ---------------------------------------------------------------------------
@@ -365,24 +498,32 @@ def test_dropout_test_mode_backward_passes_gradient_through():
 # ---------------------------------------------------------------------------
 
 def _float32_layer_runs():
+    """{layer: run}; run() gives [(what, array)], e.g. ('affine_backward returned dw', dw)."""
     rng = np.random.RandomState(0)
     f = lambda *shape: rng.randn(*shape).astype(np.float32)
     x4, w, b = f(4, 2, 3), f(6, 5), f(5)
     x, gamma, beta, dout = f(4, 5), f(5), f(5), f(4, 5)
     y = rng.randint(5, size=4)
 
+    def named(forward, backward, outs, grads):
+        return ([('%s returned %s' % (forward, n), a) for n, a in outs]
+                + [('%s returned %s' % (backward, n), a) for n, a in grads])
+
     def affine():
         out, cache = affine_forward(x4, w, b)
-        return [out, *affine_backward(dout, cache)]
+        return named('affine_forward', 'affine_backward', [('out', out)],
+                     zip(('dx', 'dw', 'db'), affine_backward(dout, cache)))
 
     def relu():
         out, cache = relu_forward(x)
-        return [out, relu_backward(dout, cache)]
+        return named('relu_forward', 'relu_backward', [('out', out)],
+                     [('dx', relu_backward(dout, cache))])
 
     def norm(forward, backward, param):
         def run():
             out, cache = forward(x, gamma, beta, param)
-            return [out, *backward(dout, cache)]
+            return named(forward.__name__, backward.__name__, [('out', out)],
+                         zip(('dx', 'dgamma', 'dbeta'), backward(dout, cache)))
         return run
 
     def batchnorm_test():
@@ -390,16 +531,19 @@ def _float32_layer_runs():
         batchnorm_forward(x, gamma, beta, param)
         param['mode'] = 'test'
         out, _ = batchnorm_forward(x, gamma, beta, param)
-        return [out, param['running_mean'], param['running_var']]
+        return [('batchnorm_forward (test mode) returned out', out),
+                ('batchnorm_forward left running_mean', param['running_mean']),
+                ('batchnorm_forward left running_var', param['running_var'])]
 
     def dropout(mode):
         def run():
             out, cache = dropout_forward(x, {'mode': mode, 'p': 0.6, 'seed': 1})
-            return [out, dropout_backward(dout, cache)]
+            return named('dropout_forward (%s mode)' % mode, 'dropout_backward (%s mode)' % mode,
+                         [('out', out)], [('dx', dropout_backward(dout, cache))])
         return run
 
     def loss(fn):
-        return lambda: [fn(x, y)[1]]
+        return lambda: [('%s returned dx' % fn.__name__, fn(x, y)[1])]
 
     return {
         'affine': affine,
@@ -416,8 +560,6 @@ def _float32_layer_runs():
 
 
 @pytest.mark.parametrize('layer', sorted(_float32_layer_runs()))
-def test_layer_keeps_float32(layer):
-    arrays = _float32_layer_runs()[layer]()
-    dtypes = [a.dtype for a in arrays]
-    assert all(d == np.float32 for d in dtypes), (
-        '%s: float32 inputs gave outputs/gradients of dtypes %s' % (layer, dtypes))
+def test_layer_keeps_float32(layer, assert_dtype):
+    for what, array in _float32_layer_runs()[layer]():
+        assert_dtype(what, array, np.float32)
