@@ -1,0 +1,144 @@
+"""What the hidden grading tests (staff/grading/parts_*.py) are written with.
+
+A part is a group of student functions worth some points in the rubric. It
+has two halves, which run in different processes:
+
+    adam = part('adam', functions=['adam'])
+
+    @adam.probe
+    def _(S):                      # the child process, beside the student's code
+        optim = S.module('cs231n.optim')
+        next_w, config = S.call('adam', optim.adam, w, dw, config)
+        S.emit('step1', {'next_w': next_w, 'm': config['m']})
+
+    @adam.judge
+    def _(got):                    # the grading process: never runs student code
+        check_close('adam', 'next_w', got['step1']['next_w'], expected, 1e-7)
+
+The probe calls the student's functions on inputs it builds from fixed seeds
+and sends back what they returned (S.emit). The judge rebuilds the same inputs,
+computes the expected values with the staff references, and raises Fail with
+a message naming the function and the size of the error; returning means the
+part passes. A student function that raises, hangs, crashes or exits fails its
+part with the reason, before the judge is asked (unless the part was declared
+with partial=True: its judge then also sees what was sent before the failure
+and may pass on it, as the net parts do with the results of one layer mode).
+"""
+import numpy as np
+
+from .protocol import Opaque
+
+REGISTRY = {}
+
+
+class Fail(Exception):
+    """The student's results are wrong; the message says how."""
+
+
+class Part:
+    def __init__(self, name, functions=(), partial=False):
+        self.name = name
+        self.functions = tuple(functions)
+        self.partial = partial
+        self.probe_fn = None
+        self.judge_fn = None
+
+    def probe(self, fn):
+        self.probe_fn = fn
+        return fn
+
+    def judge(self, fn):
+        self.judge_fn = fn
+        return fn
+
+    def __repr__(self):
+        return '<Part %s>' % self.name
+
+
+def part(name, functions=(), partial=False):
+    """Declare a part. `functions` are the qualified names of the student
+    functions it tests: one that hangs or crashes is not run again by later
+    parts (they get an error instead of waiting for the time limit again)."""
+    if name in REGISTRY:
+        raise ValueError('part %r declared twice' % name)
+    p = Part(name, functions, partial)
+    REGISTRY[name] = p
+    return p
+
+
+# ---------------------------------------------------------------------------
+# Judging helpers
+
+def describe(value):
+    if isinstance(value, np.ndarray):
+        return 'an array of shape %s and dtype %s' % (value.shape, value.dtype)
+    if isinstance(value, Opaque):
+        return 'a %s' % value.what
+    if isinstance(value, (list, dict)):
+        return 'a %s of length %d' % (type(value).__name__, len(value))
+    return repr(value)
+
+
+def rel_error(got, expected, floor=1e-3, scale=None):
+    """Largest elementwise |g - e| / max(|g| + |e|, floor * max|e|).
+
+    The notebooks' rel_error, with a floor relative to the size of the
+    expected array: entries far smaller than the rest (a gradient entry of 1e-17
+    that is 0 in exact arithmetic) are judged by their absolute difference
+    against the array's scale, so rounding never fails a correct answer.
+    `scale` replaces max|e| when the array belongs to a larger whole (the
+    gradient of a bias that batchnorm makes exactly 0 is all rounding noise:
+    its scale is that of the other gradients).
+    """
+    g = np.asarray(got, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    if g.size == 0:
+        return 0.0
+    scale = max(float(np.max(np.abs(e))) if scale is None else scale, 1e-300)
+    denom = np.maximum(np.abs(g) + np.abs(e), floor * scale)
+    return float(np.max(np.abs(g - e) / denom))
+
+
+def _where(context):
+    return ' (%s)' % context if context else ''
+
+
+def check_array(fn, name, got, shape=None, context=''):
+    """Fail unless `got` is a finite float array (of `shape`, if given)."""
+    if not isinstance(got, np.ndarray) or got.dtype.kind not in 'fiub':
+        raise Fail('%s: %s is %s, expected an array%s' % (fn, name, describe(got), _where(context)))
+    if shape is not None and got.shape != tuple(shape):
+        raise Fail('%s: %s has shape %s, expected %s%s'
+                   % (fn, name, got.shape, tuple(shape), _where(context)))
+    if not np.all(np.isfinite(got)):
+        raise Fail('%s: %s holds NaN or inf%s' % (fn, name, _where(context)))
+
+
+def check_close(fn, name, got, expected, tol, context='', floor=1e-3, scale=None):
+    """Fail unless the array `got` matches `expected` within relative error `tol`."""
+    expected = np.asarray(expected)
+    check_array(fn, name, got, expected.shape, context)
+    err = rel_error(got, expected, floor, scale)
+    if not err <= tol:
+        raise Fail('%s: %s relative error %.1e (tolerance %.0e)%s'
+                   % (fn, name, err, tol, _where(context)))
+    return err
+
+
+def check_scalar(fn, name, got, expected, tol, context=''):
+    """Fail unless the number `got` is within relative error `tol` of `expected`."""
+    if isinstance(got, np.ndarray) and got.shape == ():
+        got = float(got)
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        raise Fail('%s: %s is %s, expected a number%s' % (fn, name, describe(got), _where(context)))
+    if not np.isfinite(got):
+        raise Fail('%s: %s is %r%s' % (fn, name, got, _where(context)))
+    err = abs(got - expected) / max(abs(got) + abs(expected), 1e-12)
+    if not err <= tol:
+        raise Fail('%s: %s is %.10g, expected %.10g: relative error %.1e (tolerance %.0e)%s'
+                   % (fn, name, got, expected, err, tol, _where(context)))
+    return err
+
+
+def tolerance(dtype_name, tol64, tol32):
+    return tol32 if dtype_name == 'float32' else tol64

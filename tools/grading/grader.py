@@ -1,0 +1,167 @@
+"""Grade one submission: the code shared by the Gradescope autograder and batch grading.
+
+    result = grade(submission, starter_dir)     # a zip, or a folder holding one or its files
+
+1. Read the submission (submission.py; an unsafe zip is refused with the reason).
+2. Splice its regions into a fresh copy of the starter (the workspace).
+3. Run every part's probe beside the student's code, in child processes
+   under limits (sandbox.py).
+4. Judge each part here, from what its probe sent back, with the staff
+   references (staff/grading); read the accuracies from the notebooks.
+
+Nothing the student's code does can write the result: the caller writes it.
+"""
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from . import notebooks, rubric as RUB, sandbox, submission
+from .api import Fail
+
+GRADER_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class PartResult:
+    def __init__(self, name, kind, points, passed, message, output='', output_bytes=0,
+                 seconds=0.0):
+        self.name, self.kind, self.points = name, kind, points
+        self.passed, self.message = passed, message
+        self.output, self.output_bytes, self.seconds = output, output_bytes, seconds
+
+    @property
+    def score(self):
+        return self.points if self.passed else 0.0
+
+
+class GradeResult:
+    def __init__(self, student, parts, notes=(), error=None, seconds=0.0):
+        self.student, self.parts, self.notes = student, list(parts), list(notes)
+        self.error, self.seconds = error, seconds
+
+    @property
+    def total(self):
+        return sum(p.score for p in self.parts)
+
+    @property
+    def max_total(self):
+        return sum(p.points for p in self.parts)
+
+    def scores(self):
+        return {p.name: p.score for p in self.parts}
+
+
+def load_parts(grader_root=GRADER_ROOT):
+    if grader_root not in sys.path:
+        sys.path.append(grader_root)
+    import staff.grading
+    return staff.grading.load_parts()
+
+
+def load_rubric(path=None, grader_root=GRADER_ROOT):
+    parts = load_parts(grader_root)
+    path = path or os.path.join(grader_root, 'staff', 'grading', 'rubric.txt')
+    return RUB.load(path, known_parts=list(parts))
+
+
+def fingerprint(starter_dir, rubric, grader_root=GRADER_ROOT):
+    """A hash of everything a grade depends on besides the submission: the
+    rubric, the grading code, the hidden tests and the starter's package."""
+    h = hashlib.sha256(rubric.text.encode('utf-8'))
+    folders = [os.path.join(grader_root, 'tools', 'grading'),
+               os.path.join(grader_root, 'staff', 'grading'),
+               os.path.join(starter_dir, 'cs231n')]
+    files = [os.path.join(grader_root, 'tools', 'regions.py'),
+             os.path.join(grader_root, 'tools', 'collect_submission.py')]
+    for folder in folders:
+        for here, dirs, names in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if d != '__pycache__' and not d.startswith('.')
+                             and d != 'cifar-10-batches-py')
+            files += [os.path.join(here, n) for n in sorted(names) if n.endswith('.py')]
+    for path in files:
+        h.update(os.path.relpath(path, os.path.dirname(path)).encode())
+        with open(path, 'rb') as f:
+            h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+def _not_implemented(message):
+    return 'NotImplementedError' in message
+
+
+def judge_part(part, run, points):
+    """PartResult of one code part from its PartRun."""
+    kw = dict(output=run.output, output_bytes=run.output_bytes, seconds=run.seconds)
+    if run.error and not (part.partial and run.data):
+        return PartResult(part.name, 'part', points, False, run.error, **kw)
+    if '__error__' in run.data:
+        message = str(run.data['__error__'])
+        if _not_implemented(message):
+            message = 'not implemented: ' + message
+        return PartResult(part.name, 'part', points, False, message, **kw)
+    try:
+        note = part.judge_fn(run.data)
+    except Fail as e:
+        message = str(e)
+        if run.error:
+            message = run.error
+        elif _not_implemented(message):
+            message = 'not implemented: ' + message
+        return PartResult(part.name, 'part', points, False, message, **kw)
+    except Exception as e:  # results of an unexpected shape or type
+        message = run.error or 'your results could not be checked (%s: %s)' % (
+            type(e).__name__, str(e)[:300])
+        return PartResult(part.name, 'part', points, False, message, **kw)
+    message = note or 'passed'
+    if run.error:
+        message += ' (on the results sent before the part was stopped: %s)' % run.error
+    return PartResult(part.name, 'part', points, True, message, **kw)
+
+
+def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT, protect=(),
+          python=None, settings=None, workdir=None):
+    """Grade the submission at `path` (zip or folder) against the starter in starter_dir.
+
+    Inputs:
+    - rubric: a rubric.Rubric (default: staff/grading/rubric.txt)
+    - protect: paths the student's code must not change (where results go)
+    - settings: overrides of the rubric's settings (e.g. {'part_timeout': 5})
+    - workdir: where the temporary workspace goes (default: the system's)
+    """
+    started = time.monotonic()
+    parts = load_parts(grader_root)
+    rubric = rubric or load_rubric(grader_root=grader_root)
+    settings = dict(rubric.settings, **(settings or {}))
+    student = student or os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
+
+    try:
+        files, notes = submission.read_submission(path)
+    except submission.Refused as e:
+        reason = 'Submission refused: %s' % e
+        results = [PartResult(i.name, i.kind, i.points, False, reason) for i in rubric.items]
+        return GradeResult(student, results, error=reason, seconds=time.monotonic() - started)
+
+    workspace = tempfile.mkdtemp(prefix='cs231n-grading-', dir=workdir)
+    try:
+        notes += submission.build_workspace(starter_dir, files, workspace)
+        names = [i.name for i in rubric.parts]
+        runs = sandbox.run_parts(workspace, names, settings, grader_root, protect=protect,
+                                 python=python)
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+    results = []
+    for item in rubric.items:
+        if item.kind == 'part':
+            results.append(judge_part(parts[item.name], runs[item.name], item.points))
+        else:
+            passed, message = notebooks.grade_accuracy(item, files)
+            results.append(PartResult(item.name, 'accuracy', item.points, passed, message))
+    return GradeResult(student, results, notes, seconds=time.monotonic() - started)
+
+
+def refused(student, rubric, reason, seconds=0.0):
+    """The result of a submission the grader could not grade at all."""
+    return GradeResult(student, [PartResult(i.name, i.kind, i.points, False, reason)
+                                 for i in rubric.items], error=reason, seconds=seconds)

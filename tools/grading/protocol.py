@@ -1,0 +1,123 @@
+"""The framed messages the grading child sends to the grading process.
+
+Each message is a 4-byte big-endian length followed by that many bytes of
+UTF-8 JSON. Arrays travel inside the JSON as {"__npy__": base64 of the .npy
+bytes}; the receiving side loads them with allow_pickle=False, so a message
+can never make the grader unpickle anything.
+"""
+import base64
+import io
+import json
+import math
+import numbers
+import struct
+
+import numpy as np
+
+HEADER = struct.Struct('>I')
+MAX_MESSAGE = 64 * 1024 * 1024
+
+
+class ProtocolError(ValueError):
+    pass
+
+
+def encode_value(value, depth=0):
+    """A JSON-able form of a probe's value: arrays, numbers, strings, lists, dicts."""
+    if depth > 20:
+        raise ProtocolError('value nested too deeply')
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in 'biuf':
+            return {'__repr__': 'an array of dtype %s' % value.dtype}
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
+        return {'__npy__': base64.b64encode(buf.getvalue()).decode('ascii')}
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        f = float(value)
+        return f if math.isfinite(f) else {'__float__': repr(f)}
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return {'__dict__': [[encode_value(k, depth + 1), encode_value(v, depth + 1)]
+                             for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return [encode_value(v, depth + 1) for v in value]
+    return {'__repr__': type(value).__name__}
+
+
+class Opaque:
+    """A value the probe could not send as data (an object of another type)."""
+
+    def __init__(self, what):
+        self.what = what
+
+    def __repr__(self):
+        return '<%s>' % self.what
+
+
+def decode_value(value, depth=0):
+    if depth > 22:
+        raise ProtocolError('value nested too deeply')
+    if isinstance(value, list):
+        return [decode_value(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {'__npy__'}:
+            try:
+                data = base64.b64decode(value['__npy__'], validate=True)
+                return np.load(io.BytesIO(data), allow_pickle=False)
+            except Exception as e:
+                raise ProtocolError('bad array: %s' % e)
+        if set(value) == {'__float__'}:
+            return float(value['__float__'])
+        if set(value) == {'__repr__'}:
+            return Opaque(str(value['__repr__']))
+        if set(value) == {'__dict__'}:
+            out = {}
+            for item in value['__dict__']:
+                if not (isinstance(item, list) and len(item) == 2):
+                    raise ProtocolError('bad dict item')
+                k = decode_value(item[0], depth + 1)
+                if isinstance(k, (list, dict, np.ndarray, Opaque)):
+                    k = repr(k)
+                out[k] = decode_value(item[1], depth + 1)
+            return out
+        raise ProtocolError('unexpected object with keys %s' % sorted(value)[:5])
+    return value
+
+
+def frame(message):
+    data = json.dumps(message, allow_nan=False).encode('utf-8')
+    if len(data) > MAX_MESSAGE:
+        raise ProtocolError('message of %d bytes' % len(data))
+    return HEADER.pack(len(data)) + data
+
+
+class Reader:
+    """Collects bytes from the pipe and yields the complete messages."""
+
+    def __init__(self):
+        self.buf = bytearray()
+
+    def feed(self, data):
+        self.buf += data
+        out = []
+        while len(self.buf) >= HEADER.size:
+            (n,) = HEADER.unpack(self.buf[:HEADER.size])
+            if n > MAX_MESSAGE:
+                raise ProtocolError('message length %d over the limit' % n)
+            if len(self.buf) < HEADER.size + n:
+                break
+            raw = bytes(self.buf[HEADER.size:HEADER.size + n])
+            del self.buf[:HEADER.size + n]
+            try:
+                msg = json.loads(raw.decode('utf-8'))
+            except ValueError as e:
+                raise ProtocolError('not JSON: %s' % e)
+            if not isinstance(msg, dict):
+                raise ProtocolError('not a JSON object')
+            out.append(msg)
+        return out
