@@ -1,0 +1,288 @@
+"""Hidden tests of TwoLayerNet and FullyConnectedNet (cs231n/classifiers/fc_net.py).
+
+Each net part checks the initialization (parameter names, shapes, scales,
+dtype), then the loss and every gradient with L2 regularization on fixed
+parameters and multi-dimensional inputs, and the test-mode scores, against
+references.net_loss.
+
+The loss and scores are checked twice: with the staff's reference layers
+patched into the student's modules, and with the student's own layers. The
+part passes if either passes, so a bug in a layer costs that layer's part and
+not the nets' parts too, and a net that depends on its own layers' cache
+format still passes with them.
+"""
+import numpy as np
+
+from tools.grading.api import Fail, check_close, check_scalar, part
+
+from . import references as ref
+
+MODES = ('reference', 'own')
+LOSS_TOL, GRAD_TOL = 1e-9, 1e-6
+
+
+def _rng(seed):
+    return np.random.RandomState(seed)
+
+
+def _params(r, dims, normalization):
+    params = {}
+    for i in range(1, len(dims)):
+        params['W%d' % i] = r.randn(dims[i - 1], dims[i]) * (1.5 / np.sqrt(dims[i - 1]))
+        params['b%d' % i] = r.randn(dims[i]) * 0.3
+        if normalization and i < len(dims) - 1:
+            params['gamma%d' % i] = r.rand(dims[i]) + 0.5
+            params['beta%d' % i] = r.randn(dims[i]) * 0.3
+    return params
+
+
+def _set_params(model, params):
+    for k, v in params.items():
+        model.params[k] = v.copy()
+
+
+def _judge_init(fn, params, expected_shapes, weight_scale, dtype):
+    if not isinstance(params, dict):
+        raise Fail('%s: params is %r, expected a dict' % (fn, params))
+    if sorted(params) != sorted(expected_shapes):
+        raise Fail('%s: params has the keys %s, expected %s'
+                   % (fn, sorted(params), sorted(expected_shapes)))
+    for k, shape in expected_shapes.items():
+        v = params[k]
+        if not isinstance(v, np.ndarray) or v.shape != shape:
+            raise Fail('%s: params[%r] is %s, expected shape %s' % (fn, k, getattr(v, 'shape', v),
+                                                                     shape))
+        if v.dtype != np.dtype(dtype):
+            raise Fail('%s: params[%r] has dtype %s, expected %s' % (fn, k, v.dtype, dtype))
+        if k[0] == 'W':
+            std, mean = float(v.std()), float(v.mean())
+            if not (0.85 * weight_scale < std < 1.15 * weight_scale) or \
+                    abs(mean) > 0.15 * weight_scale:
+                raise Fail('%s: params[%r] has mean %.3g and std %.3g, expected a Gaussian '
+                           'with mean 0 and std weight_scale = %g' % (fn, k, mean, std,
+                                                                      weight_scale))
+        elif k[0] in 'b' or k.startswith('beta'):
+            if np.any(v != 0):
+                raise Fail('%s: params[%r] must start at zero' % (fn, k))
+        elif k.startswith('gamma'):
+            if np.any(v != 1):
+                raise Fail('%s: params[%r] must start at one' % (fn, k))
+
+
+def _judge_modes(fn, got, check):
+    """Pass if the results of either layer mode pass; return a note, or raise Fail."""
+    errors = {}
+    for mode in MODES:
+        data = got.get(mode)
+        if data is None:
+            errors[mode] = 'not run (the part was stopped before)'
+        elif isinstance(data, dict) and set(data) == {'error'}:
+            errors[mode] = data['error']
+        else:
+            try:
+                check(data)
+                errors[mode] = None
+            except Fail as e:
+                errors[mode] = str(e)
+    if errors['reference'] is None or errors['own'] is None:
+        if errors['own']:
+            return "%s passes with the staff's layers; with your own layers: %s" % (
+                fn, errors['own'])
+        return None
+    message = errors['reference']
+    if errors['own'] != message:
+        message += ' [with your own layers: %s]' % errors['own']
+    raise Fail(message)
+
+
+# ---------------------------------------------------------------------------
+# TwoLayerNet
+
+TLN = dict(input_shape=(2, 3, 4), hidden=9, classes=5, N=7)
+
+
+def tln_cases():
+    r = _rng(9100)
+    D = int(np.prod(TLN['input_shape']))
+    params = _params(r, [D, TLN['hidden'], TLN['classes']], None)
+    X = r.randn(TLN['N'], *TLN['input_shape'])
+    y = r.randint(TLN['classes'], size=TLN['N'])
+    return params, X, y, (0.0, 0.7)
+
+
+two_layer_net = part('two_layer_net', functions=['TwoLayerNet.__init__', 'TwoLayerNet.loss'],
+                     partial=True)
+
+
+@two_layer_net.probe
+def _(S):
+    fc_net = S.module('cs231n.classifiers.fc_net')
+    inits = []
+    for kwargs in ({'input_dim': 60, 'hidden_dim': 50, 'num_classes': 40, 'weight_scale': 0.03},
+                   {'input_dim': 30, 'hidden_dim': 70, 'num_classes': 50, 'weight_scale': 0.2,
+                    'dtype': np.float32}):
+        model = S.call('TwoLayerNet.__init__', fc_net.TwoLayerNet, **kwargs)
+        inits.append(dict(model.params))
+    S.emit('init', inits)
+    params, X, y, regs = tln_cases()
+    D = int(np.prod(TLN['input_shape']))
+    for mode in MODES:
+        try:
+            with S.layers(mode):
+                results = []
+                for reg in regs:
+                    model = S.call('TwoLayerNet.__init__', fc_net.TwoLayerNet, input_dim=D,
+                                   hidden_dim=TLN['hidden'], num_classes=TLN['classes'],
+                                   weight_scale=1e-2, reg=reg)
+                    _set_params(model, params)
+                    scores = S.call('TwoLayerNet.loss', model.loss, X.copy())
+                    loss, grads = S.call('TwoLayerNet.loss', model.loss, X.copy(), y.copy())
+                    results.append({'scores': scores, 'loss': loss, 'grads': dict(grads)})
+                S.emit(mode, results)
+        except S.Error as e:
+            S.emit(mode, {'error': e.message})
+
+
+@two_layer_net.judge
+def _(got):
+    fn = 'TwoLayerNet'
+    if 'init' not in got:
+        raise Fail('%s: not run' % fn)
+    inits = got['init']
+    _judge_init(fn + '.__init__', inits[0], {'W1': (60, 50), 'b1': (50,), 'W2': (50, 40),
+                                             'b2': (40,)}, 0.03, 'float64')
+    _judge_init(fn + '.__init__ with dtype=np.float32', inits[1],
+                {'W1': (30, 70), 'b1': (70,), 'W2': (70, 50), 'b2': (50,)}, 0.2, 'float32')
+    params, X, y, regs = tln_cases()
+
+    def check(results):
+        for reg, res in zip(regs, results):
+            where = 'reg = %s, X of shape %s' % (reg, X.shape)
+            check_close('TwoLayerNet.loss', 'scores (y=None)', res['scores'],
+                        ref.net_loss(params, X, None, 2, reg), GRAD_TOL, where)
+            loss, grads = ref.net_loss(params, X, y, 2, reg)
+            check_scalar('TwoLayerNet.loss', 'loss', res['loss'], loss, LOSS_TOL, where)
+            _check_grads('TwoLayerNet.loss', res['grads'], grads, where)
+    return _judge_modes(fn, got, check)
+
+
+def _check_grads(fn, got, expected, where):
+    if not isinstance(got, dict) or sorted(got) != sorted(expected):
+        raise Fail('%s: grads has the keys %s, expected %s'
+                   % (fn, sorted(got) if isinstance(got, dict) else got, sorted(expected)))
+    scale = max(float(np.max(np.abs(g))) for g in expected.values())
+    for k in sorted(expected):
+        check_close(fn, 'grads[%r]' % k, got[k], expected[k], GRAD_TOL, where, scale=scale)
+
+
+# ---------------------------------------------------------------------------
+# FullyConnectedNet
+
+FCN = dict(input_shape=(2, 3), hidden=[7, 4, 6], classes=4, N=6, reg=0.3)
+
+
+def fcn_cases(seed):
+    r = _rng(seed)
+    D = int(np.prod(FCN['input_shape']))
+    dims = [D] + FCN['hidden'] + [FCN['classes']]
+    batches = [(r.randn(FCN['N'], *FCN['input_shape']) * 2 + 0.5,
+                r.randint(FCN['classes'], size=FCN['N'])) for _ in range(3)]
+    return dims, r, batches
+
+
+def _fcn_part(name, normalization, keep, seed):
+    functions = ['FullyConnectedNet.__init__', 'FullyConnectedNet.loss']
+    p = part(name, functions=functions, partial=True)
+    kwargs = {'normalization': normalization}
+    if keep is not None:
+        kwargs.update(dropout_keep_ratio=keep, seed=123)
+
+    def inputs():
+        dims, r, batches = fcn_cases(seed)
+        return dims, _params(r, dims, normalization), batches
+
+    @p.probe
+    def _(S):
+        fc_net = S.module('cs231n.classifiers.fc_net')
+        model = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet, [30, 20],
+                       input_dim=40, num_classes=25, weight_scale=0.05, dtype=np.float64,
+                       **kwargs)
+        S.emit('init', dict(model.params))
+        dims, params, batches = inputs()
+        for mode in MODES:
+            try:
+                with S.layers(mode):
+                    model = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet,
+                                   FCN['hidden'], input_dim=dims[0], num_classes=dims[-1],
+                                   reg=FCN['reg'], weight_scale=1e-2, dtype=np.float64,
+                                   **kwargs)
+                    _set_params(model, params)
+                    results = {}
+                    for k, (X, y) in enumerate(batches[:2]):
+                        loss, grads = S.call('FullyConnectedNet.loss', model.loss, X.copy(),
+                                             y.copy())
+                        results['train%d' % k] = {'loss': loss, 'grads': dict(grads)}
+                    results['test'] = S.call('FullyConnectedNet.loss', model.loss,
+                                             batches[2][0].copy())
+                    if normalization is None and keep is None:
+                        model32 = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet,
+                                         FCN['hidden'], input_dim=dims[0], num_classes=dims[-1],
+                                         reg=FCN['reg'])
+                        _set_params(model32, {k: v.astype(np.float32)
+                                              for k, v in params.items()})
+                        loss, grads = S.call('FullyConnectedNet.loss', model32.loss,
+                                             batches[0][0].astype(np.float32), batches[0][1])
+                        results['float32'] = {'loss': loss, 'grads': dict(grads)}
+                    S.emit(mode, results)
+            except S.Error as e:
+                S.emit(mode, {'error': e.message})
+
+    @p.judge
+    def _(got):
+        fn = 'FullyConnectedNet'
+        what = fn + (' with %s' % normalization if normalization else '') + \
+            (' with dropout (keep %s)' % keep if keep is not None else '')
+        if 'init' not in got:
+            raise Fail('%s: not run' % what)
+        shapes = {'W1': (40, 30), 'b1': (30,), 'W2': (30, 20), 'b2': (20,), 'W3': (20, 25),
+                  'b3': (25,)}
+        if normalization:
+            shapes.update({'gamma1': (30,), 'beta1': (30,), 'gamma2': (20,), 'beta2': (20,)})
+        _judge_init(what + ': __init__', got['init'], shapes, 0.05, 'float64')
+        dims, params, batches = inputs()
+        L = len(dims) - 1
+        dropout = (keep, 123) if keep is not None else None
+
+        def check(results):
+            norm_params = [{'mode': 'train'} if normalization == 'batchnorm' else {}
+                           for _ in range(L - 1)]
+            for k, (X, y) in enumerate(batches[:2]):
+                where = '%s; training step %d, reg = %s' % (what, k + 1, FCN['reg'])
+                loss, grads = ref.net_loss(params, X, y, L, FCN['reg'], normalization,
+                                           norm_params, dropout)
+                res = results['train%d' % k]
+                check_scalar('FullyConnectedNet.loss', 'loss', res['loss'], loss, LOSS_TOL, where)
+                _check_grads('FullyConnectedNet.loss', res['grads'], grads, where)
+            scores = ref.net_loss(params, batches[2][0], None, L, FCN['reg'], normalization,
+                                  norm_params, dropout)
+            check_close('FullyConnectedNet.loss', 'scores (test mode, y=None)', results['test'],
+                        scores, GRAD_TOL, what + ', after two training steps')
+            if 'float32' in results:
+                X, y = batches[0]
+                p32 = {k: v.astype(np.float32) for k, v in params.items()}
+                loss, grads = ref.net_loss(p32, X.astype(np.float32), y, L, FCN['reg'])
+                res = results['float32']
+                check_scalar('FullyConnectedNet.loss', 'loss', res['loss'], loss, 1e-5,
+                             'float32 net')
+                scale = max(float(np.max(np.abs(g))) for g in grads.values())
+                for k in sorted(grads):
+                    check_close('FullyConnectedNet.loss', 'grads[%r]' % k, res['grads'].get(k),
+                                grads[k], 2e-3, 'float32 net', scale=scale)
+        return _judge_modes(what, got, check)
+    return p
+
+
+fc_net = _fcn_part('fc_net', None, None, 9200)
+fc_net_batchnorm = _fcn_part('fc_net_batchnorm', 'batchnorm', None, 9300)
+fc_net_layernorm = _fcn_part('fc_net_layernorm', 'layernorm', None, 9400)
+fc_net_dropout = _fcn_part('fc_net_dropout', None, 0.6, 9500)

@@ -1,0 +1,108 @@
+"""Hidden tests of the update rules in cs231n/optim.py.
+
+Each rule runs several steps in a row (next_w and the config it returns go
+into the next call, as the Solver does) from a fresh config, from a config
+that already holds state (Adam from t = 10), from config=None (the defaults)
+and in float32. next_w and every state array are compared with
+references.py after each step. A rule may update w and its state in place or
+not: the probe copies what each call returns before the next call.
+"""
+import numpy as np
+
+from tools.grading.api import Fail, check_close, part
+
+from . import references as ref
+
+# The gradients stay away from 0 and epsilon keeps its default size, so that
+# the formulations Kingma & Ba allow (bias corrections folded into the step
+# size, with or without epsilon rescaled: O(epsilon / |g|) apart) agree to
+# about 1e-7; a wrong bias correction, decay or sign is off by 1e-3 or more.
+TOL64, TOL32 = 1e-6, 1e-4
+STATE = {'sgd_momentum': ('velocity',), 'rmsprop': ('cache',), 'adam': ('m', 'v')}
+
+
+def optim_cases(rule):
+    """(label, w0, [dw per step], config or None)."""
+    r = np.random.RandomState({'sgd_momentum': 10, 'rmsprop': 20, 'adam': 30}[rule])
+    custom = {'sgd_momentum': {'learning_rate': 0.05, 'momentum': 0.8},
+              'rmsprop': {'learning_rate': 0.02, 'decay_rate': 0.95, 'epsilon': 1e-8},
+              'adam': {'learning_rate': 0.05, 'beta1': 0.85, 'beta2': 0.99,
+                       'epsilon': 1e-8}}[rule]
+
+    def grad(*shape):   # |dw| >= 0.3: the step, not epsilon, decides the result
+        g = r.randn(*shape)
+        return np.sign(g) * (0.3 + np.abs(g))
+    cases = []
+    w = r.randn(4, 5)
+    cases.append(('float64 w of shape (4, 5), fresh config %s' % custom, w,
+                  [grad(4, 5) * s for s in (1, 0.5, 2, 1, 0.2)], dict(custom)))
+    w = r.randn(3, 2, 4)
+    state = dict(custom)
+    for key in STATE[rule]:
+        state[key] = r.randn(3, 2, 4) * 0.1 if key in ('velocity', 'm') else r.rand(3, 2, 4) * 0.1
+    if rule == 'adam':
+        state['t'] = 10
+    cases.append(('float64 w of shape (3, 2, 4), config holding state%s'
+                  % (' from t = 10' if rule == 'adam' else ''), w,
+                  [grad(3, 2, 4) for _ in range(3)], state))
+    w = r.randn(50)
+    cases.append(('float64 w of shape (50,), config=None (the defaults)', w,
+                  [grad(50) for _ in range(3)], None))
+    w = r.randn(6, 7).astype(np.float32)
+    cases.append(('float32 w of shape (6, 7)', w,
+                  [grad(6, 7).astype(np.float32) for _ in range(4)], dict(custom)))
+    return cases
+
+
+def _copy(config):
+    if config is None:
+        return None
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in config.items()}
+
+
+def _rule_part(rule):
+    p = part(rule, functions=[rule])
+
+    @p.probe
+    def _(S):
+        optim = S.module('cs231n.optim')
+        fn = getattr(optim, rule)
+        for k, (label, w0, dws, config) in enumerate(optim_cases(rule)):
+            w, config = w0.copy(), _copy(config)
+            steps = []
+            for dw in dws:
+                result = S.call(rule, fn, w, dw.copy(), config)
+                if not isinstance(result, tuple) or len(result) != 2:
+                    raise Fail('%s: returned %r, expected (next_w, config)' % (rule, result))
+                w, config = result
+                steps.append({'next_w': np.array(w, copy=True),
+                              'config': {key: np.array(v, copy=True)
+                                         if isinstance(v, np.ndarray) else v
+                                         for key, v in dict(config).items()}})
+            S.emit(k, steps)
+
+    @p.judge
+    def _(got):
+        for k, (label, w0, dws, config) in enumerate(optim_cases(rule)):
+            tol = TOL32 if w0.dtype == np.float32 else TOL64
+            w = w0.astype(np.float64)
+            config = dict(ref.UPDATE_DEFAULTS[rule], **(_copy(config) or {}))
+            steps = got[k]
+            if not isinstance(steps, list) or len(steps) != len(dws):
+                raise Fail('%s: expected %d steps (%s)' % (rule, len(dws), label))
+            for step, (dw, result) in enumerate(zip(dws, steps), 1):
+                where = 'step %d, %s' % (step, label)
+                w, config = ref.UPDATE_RULES[rule](w, dw.astype(np.float64), config)
+                check_close(rule, 'next_w', result['next_w'], w, tol, where)
+                for key in STATE[rule]:
+                    check_close(rule, "config['%s']" % key, result['config'].get(key),
+                                config[key], tol, where)
+                if rule == 'adam' and result['config'].get('t') != config['t']:
+                    raise Fail("adam: config['t'] is %r after the step, expected %d (%s)"
+                               % (result['config'].get('t'), config['t'], where))
+    return p
+
+
+sgd_momentum = _rule_part('sgd_momentum')
+rmsprop = _rule_part('rmsprop')
+adam = _rule_part('adam')
