@@ -1,0 +1,211 @@
+"""Grade a whole class on this machine (staff only).
+
+    python -m tools.grade SUBMISSIONS_DIR [--jobs N] [--out DIR]
+
+SUBMISSIONS_DIR holds one zip per student (the zip tools.collect_submission
+writes), named after the student: alice.zip -> student "alice". Each is
+graded with the same code as the Gradescope autograder (tools/grading), and
+the results go to OUT (default: SUBMISSIONS_DIR/grading):
+
+    OUT/grades.csv             one row per student, one column per part, and the total
+    OUT/feedback/STUDENT.txt   what each part got and why
+    OUT/results/STUDENT.json   the full result (Gradescope's results.json, plus the
+                               zip's sha256 and the grader's fingerprint)
+
+Stop it at any time (Ctrl-C): every finished student is already written, and
+the next run skips the students whose result matches both their zip's hash
+and the grader (rubric, hidden tests, starter); --force regrades everyone.
+One bad submission never stops the batch: it gets zero with the reason.
+"""
+import argparse
+import concurrent.futures
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+
+from . import release as REL
+from .grading import grader, results, sandbox
+
+ROOT = REL.ROOT
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def student_name(zip_path):
+    stem = os.path.splitext(os.path.basename(zip_path))[0]
+    return re.sub(r'[^\w.@+-]', '_', stem) or '_'
+
+
+def _atomic_write_text(path, text):
+    from cs231n._files import atomic_write
+    with atomic_write(path, 'w', encoding='utf-8') as f:
+        f.write(text)
+
+
+def load_done(path, digest, fp):
+    """The stored result at path if it belongs to this zip and this grader, else None."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            stored = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if isinstance(stored, dict) and stored.get('zip_sha256') == digest \
+            and stored.get('grader') == fp and isinstance(stored.get('results'), dict):
+        return stored
+    return None
+
+
+def grade_one(zip_path, out, starter, rubric, fp, settings=None):
+    """Grade one zip and write its result and feedback; return the stored dict."""
+    student = student_name(zip_path)
+    res_path = os.path.join(out, 'results', student + '.json')
+    fb_path = os.path.join(out, 'feedback', student + '.txt')
+    digest = sha256(zip_path)
+    protect = [res_path, fb_path, os.path.join(out, 'grades.csv')]
+    started = time.monotonic()
+    try:
+        result = grader.grade(zip_path, starter, rubric, student=student, protect=protect,
+                              settings=settings)
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:  # a grader failure on this zip must not stop the batch
+        result = grader.refused(student, rubric, 'Not graded: the grader failed on this '
+                                'submission (%s: %s)' % (type(e).__name__, e),
+                                time.monotonic() - started)
+    stored = {'student': student, 'zip': os.path.abspath(zip_path), 'zip_sha256': digest,
+              'grader': fp, 'graded_at': time.strftime('%Y-%m-%d %H:%M:%S'),
+              'seconds': round(result.seconds, 2), 'total': result.total,
+              'max_total': result.max_total, 'scores': result.scores(),
+              'results': results.gradescope(result, rubric.settings['visibility'])}
+    _atomic_write_text(fb_path, results.feedback(result))
+    _atomic_write_text(res_path, json.dumps(stored, indent=1))   # last: marks the student done
+    return stored
+
+
+def write_csv(out, rubric, stored):
+    names = [i.name for i in rubric.items]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator='\n')
+    w.writerow(['student'] + names + ['total'])
+    for s in sorted(stored, key=lambda s: s['student']):
+        w.writerow([s['student']] + ['%g' % s['scores'].get(n, 0) for n in names]
+                   + ['%g' % s['total']])
+    _atomic_write_text(os.path.join(out, 'grades.csv'), buf.getvalue())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='python -m tools.grade',
+        description='Grade every submission zip in SUBMISSIONS_DIR with the hidden tests.')
+    parser.add_argument('submissions', metavar='SUBMISSIONS_DIR')
+    parser.add_argument('--jobs', '-j', type=int, default=os.cpu_count() or 1,
+                        help='submissions graded at once (default: the number of cores)')
+    parser.add_argument('--out', help='output folder (default: SUBMISSIONS_DIR/grading)')
+    parser.add_argument('--starter', help='a starter written by tools.release (default: '
+                        'generate one from this repository now)')
+    parser.add_argument('--force', action='store_true', help='regrade every submission')
+    parser.add_argument('--part-timeout', type=float, help='override the rubric\'s seconds per part')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    args = parser.parse_args(argv)
+
+    folder = os.path.abspath(args.submissions)
+    if not os.path.isdir(folder):
+        print('grade: %s is not a folder' % folder, file=sys.stderr)
+        return 1
+    if args.jobs < 1:
+        print('grade: --jobs must be at least 1', file=sys.stderr)
+        return 1
+    out = os.path.abspath(args.out or os.path.join(folder, 'grading'))
+    zips = sorted(os.path.join(folder, n) for n in os.listdir(folder)
+                  if n.lower().endswith('.zip') and os.path.isfile(os.path.join(folder, n)))
+    names = [student_name(z) for z in zips]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        print('grade: several zips map to the student name(s) %s' % ', '.join(dupes),
+              file=sys.stderr)
+        return 1
+    rubric = grader.load_rubric(grader_root=ROOT)
+    settings = {'part_timeout': args.part_timeout} if args.part_timeout else None
+    sandbox.become_subreaper()
+
+    with tempfile.TemporaryDirectory(prefix='cs231n-grade-') as tmp:
+        starter = args.starter
+        if not starter:
+            starter = os.path.join(tmp, 'starter')
+            REL.release(starter)
+        fp = grader.fingerprint(starter, rubric)
+        stored, todo = {}, []
+        for z in zips:
+            done = None if args.force else load_done(
+                os.path.join(out, 'results', student_name(z) + '.json'), sha256(z), fp)
+            if done:
+                stored[z] = done
+            else:
+                todo.append(z)
+        print('%d submissions in %s: %d already graded, %d to grade with %d job(s); rubric '
+              'total %g' % (len(zips), folder, len(stored), len(todo), args.jobs, rubric.total))
+        try:
+            from tqdm import tqdm
+        except ImportError:  # tqdm is a dependency; a plain count otherwise
+            tqdm = None
+        bar = tqdm(total=len(zips), initial=len(stored), unit='submission', dynamic_ncols=True,
+                   disable=args.no_progress) if tqdm else None
+        started = time.monotonic()
+        interrupted = False
+        from cs231n._files import terminate_as_interrupt
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
+        futures = {}
+        try:
+            with terminate_as_interrupt():
+                futures = {pool.submit(grade_one, z, out, starter, rubric, fp, settings): z
+                           for z in todo}
+                for future in concurrent.futures.as_completed(futures):
+                    z = futures[future]
+                    try:
+                        stored[z] = future.result()
+                    except Exception as e:  # writing the result failed: report, go on
+                        print('\ngrade: %s: %s: %s' % (os.path.basename(z), type(e).__name__, e),
+                              file=sys.stderr)
+                    if bar:
+                        bar.set_postfix_str(student_name(z), refresh=False)
+                        bar.update(1)
+        except KeyboardInterrupt:
+            interrupted = True
+            sandbox.stop_all()
+            for f in futures:
+                f.cancel()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if bar:
+                bar.close()
+            sandbox.reap_orphans()
+        elapsed = time.monotonic() - started
+        write_csv(out, rubric, [stored[z] for z in zips if z in stored])
+    graded = [s for z, s in stored.items() if z in todo]
+    if graded:
+        print('graded %d submission(s) in %.1f s: %.2f s each with %d job(s) (%.2f s of grading '
+              'per submission)' % (len(graded), elapsed, elapsed / len(graded), args.jobs,
+                                   sum(s['seconds'] for s in graded) / len(graded)))
+    print('wrote %s (%d students), feedback in %s'
+          % (os.path.join(out, 'grades.csv'), len(stored), os.path.join(out, 'feedback')))
+    if interrupted:
+        print('stopped: %d of %d submissions graded; run the same command again to resume'
+              % (len(stored), len(zips)), file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
