@@ -299,9 +299,14 @@ def _one_child(python, job, runs, remaining, quarantine, timeout, output_limit, 
             if wait <= 0:
                 reason = ('timeout', None)
                 break
-            events = sel.select(timeout=min(wait, 1.0))
+            # Poll the process too: its pipes stay open while a process it
+            # started (a daemon) holds them, after the child itself is gone.
+            exited = proc.poll() is not None
+            events = sel.select(timeout=0 if exited else min(wait, 0.5))
             if _stopping.is_set():
                 raise KeyboardInterrupt('grading stopped')
+            if exited and not events:
+                break   # everything it wrote has been read
             for key, _ in events:
                 fd = key.fd
                 try:
@@ -365,7 +370,7 @@ def _one_child(python, job, runs, remaining, quarantine, timeout, output_limit, 
             if reason:
                 break
         if not reason and not done:
-            # The pipes closed: the child exited (or closed our channel).
+            # The child exited, or closed its pipes.
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -385,6 +390,7 @@ def _one_child(python, job, runs, remaining, quarantine, timeout, output_limit, 
             pass
         with _lock:
             _live.pop(proc.pid, None)
+        reap_orphans()   # what the student's code started and left (with become_subreaper)
 
     if done:
         return None
