@@ -1,0 +1,739 @@
+"""The grading tools: hidden tests, the Gradescope autograder, batch grading.
+
+Every submission here is a real zip made by the project's own tools: the
+starter from tools.release, region bodies spliced in with tools.regions,
+executed notebooks fabricated from the starter's (outputs with the check
+lines), and the zip written by tools.collect_submission. The buggy
+submissions derive their bodies by text substitution on the CURRENT model
+answers, so they follow the model answers when those are rewritten; each
+substitution asserts that it applied.
+
+Staff-only: staff/ never ships.
+"""
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from tools import collect_submission as CS
+from tools import regions as R
+from tools import release as REL
+from tools.grading import grader, notebooks as NB, protocol, results as RES
+from tools.grading import rubric as RUB, submission as SUB
+
+ROOT = REL.ROOT
+NOTEBOOK_PARTS = {'two_layer_net_accuracy', 'fc_net_best_accuracy', 'best_model_accuracy'}
+NET_PARTS = {'two_layer_net', 'fc_net', 'fc_net_batchnorm', 'fc_net_layernorm', 'fc_net_dropout'}
+FCN_PARTS = NET_PARTS - {'two_layer_net'}
+SETTINGS = {'part_timeout': 30}
+
+
+# ---------------------------------------------------------------------------
+# Building submissions
+
+@pytest.fixture(scope='module')
+def starter(tmp_path_factory):
+    out = tmp_path_factory.mktemp('grading') / 'starter'
+    REL.release(str(out))
+    return str(out)
+
+
+@pytest.fixture(scope='module')
+def rubric():
+    return grader.load_rubric()
+
+
+@pytest.fixture(scope='module')
+def subs(tmp_path_factory):
+    return tmp_path_factory.mktemp('submissions')
+
+
+def code_files(starter):
+    return [p for p in CS.CODE if R.START_MARKER in read(starter, p)]
+
+
+def read(root, path):
+    with open(os.path.join(root, path), encoding='utf-8') as f:
+        return f.read()
+
+
+def solution_bodies(path):
+    """{(function, part): body} of the repository's current model answers."""
+    return {(r.function, r.part): r.body for r in R.py_regions(read(ROOT, path), path)}
+
+
+def _indent(body):
+    for line in body:
+        if line.strip():
+            return line[:len(line) - len(line.lstrip())]
+    return ''
+
+
+def prepend(*code):
+    """An edit that puts lines of code before a body, at its indentation."""
+    def edit(body):
+        ind = _indent(body)
+        return ['\n'] + [ind + line + '\n' for line in code] + body
+    return edit
+
+
+def substitute(*pairs):
+    """An edit applying regex substitutions (pattern, replacement) to a body;
+    each must apply at least once."""
+    def edit(body):
+        text = ''.join(body)
+        for pattern, replacement in pairs:
+            text, n = re.subn(pattern, replacement, text)
+            assert n, 'the substitution %r no longer applies to the model answer:\n%s' % (
+                pattern, text)
+        return R.split_lines(text)
+    return edit
+
+
+def fabricate_notebook(text, accuracies=None):
+    """A starter notebook as if run top to bottom: execution counts 1..N and,
+    for each check_at_least('LABEL', ...) cell, the line it prints."""
+    nb = R.load_notebook(text)
+    count = 0
+    for cell in nb['cells']:
+        if cell.get('cell_type') != 'code':
+            continue
+        count += 1
+        cell['execution_count'] = count
+        cell['outputs'] = []
+        src = R.cell_source(cell)
+        for label in re.findall(r"check_at_least\(\s*'([^']+)'", src):
+            value = (accuracies or {}).get(label, 0.61)
+            cell['outputs'].append({'name': 'stdout', 'output_type': 'stream',
+                                    'text': ['%s: %.4f (target >= 0.50)  ok\n' % (label, value)]})
+    return R.dump_notebook(nb)
+
+
+def make_submission(starter, folder, name, edits=None, bodies='solution', notebooks=True,
+                    accuracies=None, extra=None):
+    """Write folder/name.zip; return its path.
+
+    - edits: {'function' or 'function part K': edit(body) -> body}, applied to
+      the model answers; every edit must find its region
+    - bodies: 'solution' (the model answers) or 'starter' (the stubs)
+    - notebooks: fabricate executed notebooks (else the starter's, not run)
+    - accuracies: {notebook path: {label: value}} for the fabricated outputs
+    - extra: {path: function(text) -> text} applied last (edits outside regions)
+    """
+    root = os.path.join(str(folder), name)
+    shutil.copytree(starter, root)
+    edits = dict(edits or {})
+    for path in code_files(starter):
+        text = read(starter, path)
+        regions = R.py_regions(text, path)
+        model = solution_bodies(path)
+        new = []
+        for r in regions:
+            body = model[(r.function, r.part)] if bodies == 'solution' else r.body
+            for key in ('%s part %d' % (r.function, r.part), str(r.function)):
+                if key in edits:
+                    body = edits.pop(key)(body)
+                    break
+            new.append(body)
+        with open(os.path.join(root, path), 'w', encoding='utf-8') as f:
+            f.write(R.replace_bodies(text, regions, new))
+    assert not edits, 'no region for the edit(s) %s' % sorted(edits)
+    for path, fn in (extra or {}).items():
+        text = fn(read(root, path))
+        with open(os.path.join(root, path), 'w', encoding='utf-8') as f:
+            f.write(text)
+    out = os.path.join(str(folder), name + '.zip')
+    if notebooks:
+        for path in CS.NOTEBOOKS:
+            text = fabricate_notebook(read(root, path), (accuracies or {}).get(path))
+            with open(os.path.join(root, path), 'w', encoding='utf-8') as f:
+                f.write(text)
+        assert CS.main(['--root', root, '--out', out]) == 0
+    else:
+        CS.write_zip(root, out, CS.bundle_files(root))
+    return out
+
+
+def grade(path, starter, rubric, **settings):
+    return grader.grade(path, starter, rubric, settings=dict(SETTINGS, **settings))
+
+
+def lost(result):
+    return {p.name for p in result.parts if not p.passed}
+
+
+def by_name(result):
+    return {p.name: p for p in result.parts}
+
+
+# The classic bugs, derived from the current model answers.
+BUGS = {
+    # Adam's bias correction with beta2 ** 2 instead of beta2 ** t.
+    'adam_beta2_squared': ({'adam': substitute(
+        (r"(beta2(?:'\])?\s*\*\*\s*)(?:t\b|config\['t'\])", r'\g<1>2'))}, {'adam'},
+        'adam: next_w relative error'),
+    # A ReLU on the final scores of FullyConnectedNet.
+    'relu_on_scores': ({'FullyConnectedNet.loss part 1': lambda body: body + [
+        _indent(body) + 'scores = np.maximum(scores, 0)\n', '\n']}, FCN_PARTS,
+        'FullyConnectedNet.loss'),
+    # TwoLayerNet forgets the L2 gradient of W1.
+    'l2_gradient_missing': ({'TwoLayerNet.loss part 2': substitute(
+        (r"(grads\[['\"]W1['\"]\]\s*=\s*[^\n]*?)\s*\+\s*self\.reg\s*\*\s*"
+         r"(?:W1|self\.params\[['\"]W1['\"]\])", r'\g<1>'))}, {'two_layer_net'},
+        "grads['W1']"),
+    # Dropout that scales by p at test time instead of by 1/p at train time.
+    'dropout_not_inverted': ({
+        'dropout_forward part 1': substitute((r'\s*/\s*p\b', '')),
+        'dropout_forward part 2': substitute((r'\bout\s*=\s*x\b', 'out = x * p'))},
+        {'dropout_forward'}, 'dropout_forward'),
+    # Batchnorm normalizing with the minibatch's statistics in test mode.
+    'batchnorm_test_uses_batch_stats': ({'batchnorm_forward part 2': substitute(
+        (r'\brunning_mean\b', 'x.mean(axis=0)'), (r'\brunning_var\b', 'x.var(axis=0)'))},
+        {'batchnorm_forward_test'}, 'batchnorm_forward: out (test mode'),
+}
+
+
+# ---------------------------------------------------------------------------
+# Whole submissions
+
+def test_solution_gets_full_marks(starter, rubric, subs):
+    result = grade(make_submission(starter, subs, 'solution'), starter, rubric)
+    failed = {p.name: p.message for p in result.parts if not p.passed}
+    assert not failed, failed
+    assert result.total == rubric.total == 100
+    assert [p.name for p in result.parts] == [i.name for i in rubric.items]
+    assert not result.notes, result.notes
+
+
+def test_untouched_starter_gets_zero_with_not_implemented(starter, rubric, subs):
+    result = grade(make_submission(starter, subs, 'starter', bodies='starter', notebooks=False),
+                   starter, rubric)
+    assert result.total == 0
+    for p in result.parts:
+        if p.name in NOTEBOOK_PARTS:
+            assert 'not run' in p.message, (p.name, p.message)
+        else:
+            assert p.message.startswith('not implemented'), (p.name, p.message)
+
+
+@pytest.mark.parametrize('bug', sorted(BUGS))
+def test_classic_bug_loses_exactly_its_parts(starter, rubric, subs, bug):
+    edits, expected, words = BUGS[bug]
+    result = grade(make_submission(starter, subs, bug, edits), starter, rubric)
+    parts = by_name(result)
+    assert lost(result) == expected, {n: parts[n].message for n in lost(result) ^ expected}
+    assert result.total == rubric.total - sum(parts[n].points for n in expected)
+    for name in expected:
+        assert words in parts[name].message, parts[name].message
+        assert re.search(r'relative error [0-9.e+-]+ \(tolerance|expected|is [-0-9.]+',
+                         parts[name].message), parts[name].message
+
+
+def test_in_place_and_alternative_formulations_get_full_marks(starter, rubric, subs):
+    """Correct code written unlike the model answers: in-place updates (w, the
+    state arrays), Adam with its bias corrections folded into the step size,
+    a dict cache for batchnorm, a boolean dropout mask scaled in backward."""
+    edits = {
+        'sgd_momentum': lambda body: [_indent(body) + line + '\n' for line in (
+            "v *= config['momentum']", "v -= config['learning_rate'] * dw", 'w += v',
+            'next_w = w')],
+        'rmsprop': lambda body: [_indent(body) + line + '\n' for line in (
+            "cache = config['cache']", "cache *= config['decay_rate']",
+            "cache += (1 - config['decay_rate']) * dw * dw",
+            "w -= config['learning_rate'] * dw / (np.sqrt(cache) + config['epsilon'])",
+            'next_w = w')],
+        'adam': lambda body: [_indent(body) + line + '\n' for line in (
+            "config['t'] = t = config['t'] + 1",
+            "b1, b2 = config['beta1'], config['beta2']",
+            "config['m'] *= b1", "config['m'] += (1 - b1) * dw",
+            "config['v'] *= b2", "config['v'] += (1 - b2) * dw ** 2",
+            "alpha = config['learning_rate'] * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)",
+            "w -= alpha * config['m'] / (np.sqrt(config['v']) + config['epsilon'])",
+            'next_w = w')],
+        'batchnorm_forward part 1': lambda body: [_indent(body) + line + '\n' for line in (
+            'mu = np.mean(x, axis=0)', 'xc = x - mu', 'var = np.mean(xc ** 2, axis=0)',
+            'inv = 1.0 / np.sqrt(var + eps)', 'out = xc * inv * gamma + beta',
+            'running_mean = momentum * running_mean + (1 - momentum) * mu',
+            'running_var = momentum * running_var + (1 - momentum) * var',
+            "cache = {'xc': xc, 'inv': inv, 'gamma': gamma}")],
+        'batchnorm_backward': lambda body: [_indent(body) + line + '\n' for line in (
+            "xc, inv, gamma = cache['xc'], cache['inv'], cache['gamma']",
+            'n = dout.shape[0]', 'dbeta = np.sum(dout, axis=0)',
+            'dgamma = np.sum(dout * xc * inv, axis=0)', 'dxhat = dout * gamma',
+            'dvar = np.sum(dxhat * xc, axis=0) * -0.5 * inv ** 3',
+            'dmu = -np.sum(dxhat * inv, axis=0) - 2.0 * dvar * np.mean(xc, axis=0)',
+            'dx = dxhat * inv + 2.0 * xc * dvar / n + dmu / n')],
+        'batchnorm_backward_alt': lambda body: [_indent(body) + line + '\n' for line in (
+            "xc, inv, gamma = cache['xc'], cache['inv'], cache['gamma']",
+            'xhat = xc * inv', 'dbeta = dout.sum(0)', 'dgamma = (dout * xhat).sum(0)',
+            'dx = gamma * inv / dout.shape[0] * (dout.shape[0] * dout - dbeta - xhat * dgamma)')],
+        'dropout_forward part 1': lambda body: [_indent(body) + line + '\n' for line in (
+            'mask = np.random.rand(*x.shape) < p', 'out = np.where(mask, x / p, 0)')],
+        'dropout_backward': lambda body: [_indent(body) + line + '\n' for line in (
+            "dx = np.where(mask, dout, 0) / dropout_param['p']",)],
+    }
+    result = grade(make_submission(starter, subs, 'alternative', edits), starter, rubric)
+    failed = {p.name: p.message for p in result.parts if not p.passed}
+    assert not failed, failed
+
+
+def test_staff_alternative_solution_gets_full_marks(starter, rubric, subs, tmp_path):
+    """The independently written solution in staff/alt_solution, where present."""
+    if not os.path.isdir(os.path.join(ROOT, 'staff', 'alt_solution', 'cs231n')):
+        pytest.skip('no staff/alt_solution in this checkout')
+    alt = pytest.importorskip('tools.alt_solution')
+    root = str(tmp_path / 'alt')
+    shutil.copytree(starter, root)
+    alt.splice_release(root)
+    for path in CS.NOTEBOOKS:
+        text = fabricate_notebook(read(root, path))
+        with open(os.path.join(root, path), 'w', encoding='utf-8') as f:
+            f.write(text)
+    out = str(tmp_path / 'alt.zip')
+    assert CS.main(['--root', root, '--out', out]) == 0
+    result = grade(out, starter, rubric)
+    failed = {p.name: p.message for p in result.parts if not p.passed}
+    assert not failed, failed
+
+
+def test_edits_outside_the_regions_do_not_count(starter, rubric, subs):
+    """A correct affine_forward defined after the stub, and the given checks
+    disabled, outside the regions: the starter's code is what runs."""
+    override = ('\n\ndef affine_forward(x, w, b):\n'
+                '    return x.reshape(x.shape[0], -1) @ w + b, (x, w, b)\n')
+    path = make_submission(starter, subs, 'outside', bodies='starter', notebooks=False, extra={
+        'cs231n/layers.py': lambda text: text + override})
+    result = grade(path, starter, rubric)
+    assert by_name(result)['affine_forward'].message.startswith('not implemented')
+    assert result.total == 0
+
+
+def test_exit_at_import_costs_only_the_parts_that_import_it(starter, rubric, subs):
+    """sys.exit() in the module-level region of layer_utils.py: the nets
+    import it and lose their points, the layers and update rules do not."""
+    path = make_submission(starter, subs, 'exit_at_import', {
+        'None': prepend('import sys', 'sys.exit(3)')})
+    result = grade(path, starter, rubric)
+    assert lost(result) == NET_PARTS
+    for name in NET_PARTS:
+        assert 'SystemExit' in by_name(result)[name].message
+
+
+def test_os_exit_at_import_restarts_the_child_and_quarantines_the_import(starter, rubric, subs):
+    path = make_submission(starter, subs, 'os_exit_at_import', {
+        'None': prepend('import os', 'os._exit(0)')})
+    result = grade(path, starter, rubric)
+    assert lost(result) == NET_PARTS
+    parts = by_name(result)
+    assert 'exited with status 0' in parts['two_layer_net'].message
+    assert 'was not run' in parts['fc_net_dropout'].message   # no second crash
+
+
+def test_code_that_does_not_compile_stays_a_stub(starter, rubric, subs):
+    path = make_submission(starter, subs, 'syntax', {
+        'relu_backward': prepend('dx = (((')})
+    result = grade(path, starter, rubric)
+    assert lost(result) == {'relu_backward'}
+    assert any('does not compile' in n and 'relu_backward' in n for n in result.notes)
+
+
+# ---------------------------------------------------------------------------
+# The Gradescope autograder, run as Gradescope runs it
+
+def _extract_with_modes(zip_path, dest):
+    with zipfile.ZipFile(zip_path) as z:
+        for info in z.infolist():
+            z.extract(info, dest)
+            mode = info.external_attr >> 16
+            if mode & 0o111:
+                os.chmod(os.path.join(dest, info.filename), 0o755)
+
+
+def _gradescope_layout(tmp_path, bundle):
+    root = tmp_path / 'autograder'
+    for d in ('source', 'submission', 'results'):
+        (root / d).mkdir(parents=True)
+    _extract_with_modes(bundle, str(root / 'source'))
+    shutil.copy(str(root / 'source' / 'run_autograder'), str(root / 'run_autograder'))
+    return root
+
+
+def _run_autograder(root):
+    env = dict(os.environ, GRADESCOPE_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable)
+    proc = subprocess.run([str(root / 'run_autograder')], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(str(root / 'results' / 'results.json'), encoding='utf-8') as f:
+        return json.load(f), proc
+
+
+def check_schema(data, rubric):
+    """Gradescope's schema, checked by hand, besides tools.grading.results.validate."""
+    assert RES.validate(data) == [], RES.validate(data)
+    assert isinstance(data['score'], (int, float)) and not isinstance(data['score'], bool)
+    assert isinstance(data['tests'], list) and len(data['tests']) == len(rubric.items)
+    total = 0
+    for test, item in zip(data['tests'], rubric.items):
+        assert set(test) >= {'name', 'score', 'max_score', 'visibility', 'output'}
+        assert test['name'] == item.name and test['max_score'] == item.points
+        assert 0 <= test['score'] <= test['max_score']
+        assert test['visibility'] in ('hidden', 'after_due_date', 'after_published', 'visible')
+        assert isinstance(test['output'], str) and test['output']
+        total += test['score']
+    assert abs(total - data['score']) < 1e-9
+
+
+@pytest.fixture(scope='module')
+def bundle(tmp_path_factory):
+    from tools import autograder
+    out = str(tmp_path_factory.mktemp('bundle') / 'autograder.zip')
+    autograder.build(out)
+    return out
+
+
+def test_bundle_holds_what_gradescope_expects(bundle):
+    with zipfile.ZipFile(bundle) as z:
+        names = set(z.namelist())
+        modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
+    for name in ('setup.sh', 'run_autograder', 'requirements.txt', 'BUILD.txt',
+                 'grader/tools/grading/grader.py', 'grader/staff/grading/rubric.txt',
+                 'grader/staff/grading/parts_nets.py', 'starter/cs231n/layers.py',
+                 'starter/notebooks/03_Dropout.ipynb', 'grader/cs231n/_files.py'):
+        assert name in names, name
+    assert modes['run_autograder'] & 0o111 and modes['setup.sh'] & 0o111
+    # The starter in the bundle is stubbed: no model answer ships to Gradescope's copy.
+    with zipfile.ZipFile(bundle) as z:
+        layers = z.read('starter/cs231n/layers.py').decode()
+    assert 'raise NotImplementedError' in layers
+    assert not any(n.startswith(('grader/cs231n/layers', 'starter/staff/')) for n in names)
+
+
+def test_run_autograder_on_the_solution_zip(tmp_path, bundle, starter, rubric, subs):
+    root = _gradescope_layout(tmp_path, bundle)
+    shutil.copy(make_submission(starter, subs, 'gs_solution'),
+                str(root / 'submission' / 'a2_submission.zip'))
+    data, _ = _run_autograder(root)
+    check_schema(data, rubric)
+    assert data['score'] == rubric.total, [t['output'] for t in data['tests']
+                                           if t['score'] < t['max_score']]
+
+
+def test_run_autograder_on_a_hostile_extracted_submission(tmp_path, bundle, starter, rubric,
+                                                         subs):
+    """Gradescope extracted the zip into submission/. The student's code prints
+    megabytes, runs out of memory, calls os._exit and sys.exit, writes
+    results.json itself and starts daemons: each of the first five parts gets
+    zero with its reason, the others their points, results.json is the
+    grader's, and no daemon survives."""
+    root = _gradescope_layout(tmp_path, bundle)
+    forged = str(root / 'results' / 'results.json')
+    path = make_submission(starter, subs, 'hostile', {
+        'affine_forward': prepend("print('x' * 1000000)"),
+        'svm_loss': prepend('_hog = np.ones(10 ** 10)'),
+        'adam': prepend('import os', 'os._exit(0)'),
+        'rmsprop': prepend('import sys', 'sys.exit(4)'),
+        'sgd_momentum': prepend('open(%r, "w").write(\'{"score": 1000, "tests": []}\')' % forged),
+        'relu_backward': prepend('import subprocess',
+                                 "subprocess.Popen(['sleep', '3141'], start_new_session=True)"),
+    })
+    with zipfile.ZipFile(path) as z:
+        z.extractall(str(root / 'submission'))
+    data, _ = _run_autograder(root)
+    check_schema(data, rubric)
+    tests = {t['name']: t for t in data['tests']}
+    zero = {n for n, t in tests.items() if t['score'] < t['max_score']}
+    assert zero == {'affine_forward', 'svm_loss', 'adam', 'rmsprop', 'sgd_momentum'}, \
+        {n: tests[n]['output'][:300] for n in zero}
+    assert 'printed more than' in tests['affine_forward']['output']
+    assert 'MemoryError' in tests['svm_loss']['output']
+    assert 'exited with status 0' in tests['adam']['output']
+    assert 'sys.exit(4)' in tests['rmsprop']['output']
+    assert "grader's results" in tests['sgd_momentum']['output']
+    assert data['score'] == rubric.total - sum(tests[n]['max_score'] for n in zero)
+    assert sorted(os.listdir(str(root / 'results'))) == ['results.json']
+    assert not _processes_running(['sleep', '3141']), 'a daemon of the student outlived grading'
+
+
+def _processes_running(argv):
+    found = []
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                if f.read().split(b'\0')[:len(argv)] == [a.encode() for a in argv]:
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def test_run_autograder_writes_results_when_the_submission_is_refused(tmp_path, bundle,
+                                                                      rubric):
+    root = _gradescope_layout(tmp_path, bundle)
+    with zipfile.ZipFile(str(root / 'submission' / 'a2_submission.zip'), 'w') as z:
+        z.writestr('../cs231n/layers.py', 'x = 1\n')
+    data, _ = _run_autograder(root)
+    check_schema(data, rubric)
+    assert data['score'] == 0
+    assert 'refused' in data['output'] and '".." component' in data['output']
+
+
+# ---------------------------------------------------------------------------
+# Batch grading
+
+def _grade_cli(*args):
+    return subprocess.run([sys.executable, '-m', 'tools.grade'] + list(args), cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter, rubric, subs):
+    folder = tmp_path / 'class'
+    folder.mkdir()
+    shutil.copy(make_submission(starter, subs, 'b_solution'), str(folder / 'alice.zip'))
+    shutil.copy(make_submission(starter, subs, 'b_loop', {
+        'relu_forward': prepend('while True:', '    pass')}), str(folder / 'bob.zip'))
+    shutil.copy(make_submission(starter, subs, 'b_adam', BUGS['adam_beta2_squared'][0]),
+                str(folder / 'carol.zip'))
+    with zipfile.ZipFile(str(folder / 'dave.zip'), 'w') as z:
+        z.writestr('cs231n/layers.py', 'x = 1\n')
+        info = zipfile.ZipInfo('cs231n/optim.py')
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        z.writestr(info, '/etc/passwd')
+    (folder / 'erin.zip').write_bytes(b'not a zip at all')
+
+    proc = _grade_cli(str(folder), '--jobs', '2', '--part-timeout', '3')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = folder / 'grading'
+    with open(str(out / 'grades.csv'), encoding='utf-8') as f:
+        rows = [line.rstrip('\n').split(',') for line in f]
+    header = rows[0]
+    assert header == ['student'] + [i.name for i in rubric.items] + ['total']
+    table = {r[0]: dict(zip(header, r)) for r in rows[1:]}
+    assert sorted(table) == ['alice', 'bob', 'carol', 'dave', 'erin']
+    full = '%g' % rubric.total
+    assert table['alice']['total'] == full
+    assert table['bob']['relu_forward'] == '0'
+    assert float(table['bob']['total']) == rubric.total - 2   # only relu_forward lost
+    assert table['carol']['adam'] == '0' and float(table['carol']['total']) == rubric.total - 4
+    assert table['dave']['total'] == '0' and table['erin']['total'] == '0'
+    bob = (out / 'feedback' / 'bob.txt').read_text()
+    assert 'relu_forward' in bob and 'stopped after 3 s' in bob
+    assert 'symbolic link' in (out / 'feedback' / 'dave.txt').read_text()
+    assert 'not a readable zip' in (out / 'feedback' / 'erin.txt').read_text()
+
+    # A second run grades nothing again; a changed zip is regraded alone.
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / 'results').iterdir()}
+    proc = _grade_cli(str(folder), '--jobs', '2')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '5 already graded, 0 to grade' in proc.stdout
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in (out / 'results').iterdir()}
+    shutil.copy(str(folder / 'alice.zip'), str(folder / 'carol.zip'))
+    proc = _grade_cli(str(folder), '--jobs', '2')
+    assert '4 already graded, 1 to grade' in proc.stdout, proc.stdout
+    with open(str(out / 'grades.csv'), encoding='utf-8') as f:
+        assert 'carol,' in f.read()
+    carol = json.loads((out / 'results' / 'carol.json').read_text())
+    assert carol['total'] == rubric.total
+
+
+# ---------------------------------------------------------------------------
+# Parts of the machinery
+
+@pytest.mark.parametrize('name, why', [
+    ('../evil.py', '".." component'), ('/etc/evil.py', 'an absolute path'),
+    ('a/../../evil.py', '".." component'), ('C:/evil.py', 'an absolute path')])
+def test_unsafe_zip_members_are_refused(tmp_path, name, why):
+    path = str(tmp_path / 'bad.zip')
+    with zipfile.ZipFile(path, 'w') as z:
+        z.writestr('cs231n/layers.py', 'x = 1\n')
+        z.writestr(name, 'x = 1\n')
+    with pytest.raises(SUB.Refused, match=re.escape(why)):
+        SUB.read_zip(path)
+
+
+def test_symlinks_are_refused_in_zips_and_folders(tmp_path):
+    path = str(tmp_path / 'link.zip')
+    with zipfile.ZipFile(path, 'w') as z:
+        info = zipfile.ZipInfo('cs231n/layers.py')
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        z.writestr(info, '/etc/passwd')
+    with pytest.raises(SUB.Refused, match='symbolic link'):
+        SUB.read_zip(path)
+    folder = tmp_path / 'sub'
+    (folder / 'cs231n').mkdir(parents=True)
+    os.symlink('/etc/passwd', str(folder / 'cs231n' / 'layers.py'))
+    with pytest.raises(SUB.Refused, match='symbolic link'):
+        SUB.read_folder(str(folder))
+
+
+def test_a_folder_holding_the_zip_or_a_prefixed_zip_is_read(tmp_path):
+    inner = tmp_path / 'inner.zip'
+    with zipfile.ZipFile(str(inner), 'w') as z:
+        z.writestr('my_a2/cs231n/layers.py', 'x = 1\n')
+        z.writestr('my_a2/notebooks/03_Dropout.ipynb', '{}')
+    files, notes = SUB.read_zip(str(inner))
+    assert files['cs231n/layers.py'] == b'x = 1\n'
+    assert 'notebooks/03_Dropout.ipynb' in files
+    assert any('cs231n/optim.py is missing' in n for n in notes)
+    folder = tmp_path / 'upload'
+    folder.mkdir()
+    shutil.copy(str(inner), str(folder / 'a2_submission.zip'))
+    assert SUB.read_folder(str(folder))[0] == files
+
+
+def test_splicing_matches_regions_by_function_not_position(starter):
+    """A student file whose regions moved (a helper added before them) still
+    gives each body to its own function."""
+    path = 'cs231n/optim.py'
+    text = read(starter, path)
+    regions = R.py_regions(text, path)
+    model = solution_bodies(path)
+    student = R.replace_bodies(text, regions, [model[(r.function, r.part)] for r in regions])
+    student = student.replace('\ndef sgd_momentum(', '\ndef helper():\n    return 1\n\n\n'
+                              'def sgd_momentum(', 1)
+    notes = []
+    spliced = SUB.splice_file(text, path, student, notes)
+    assert not notes
+    assert spliced == R.replace_bodies(text, regions, [model[(r.function, r.part)]
+                                                       for r in regions])
+    assert 'def helper' not in spliced
+
+
+def test_protocol_round_trip_never_unpickles():
+    value = {'a': np.arange(6.0).reshape(2, 3), 'b': [1, 2.5, None, 'x', True],
+             3: np.float32(1.5), 'nan': float('nan')}
+    decoded = protocol.decode_value(protocol.encode_value(value))
+    assert np.array_equal(decoded['a'], value['a']) and decoded['b'] == [1, 2.5, None, 'x', True]
+    assert decoded[3] == 1.5 and np.isnan(decoded['nan'])
+    assert isinstance(protocol.decode_value(protocol.encode_value(object())), protocol.Opaque)
+    obj = np.array([{'x': 1}], dtype=object)
+    assert isinstance(protocol.decode_value(protocol.encode_value(obj)), protocol.Opaque)
+    import base64
+    import io
+    buf = io.BytesIO()
+    np.save(buf, obj, allow_pickle=True)      # a forged message holding a pickle
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode_value({'__npy__': base64.b64encode(buf.getvalue()).decode()})
+    reader = protocol.Reader()
+    data = protocol.frame({'event': 'x'})
+    assert reader.feed(data[:3]) == [] and reader.feed(data[3:]) == [{'event': 'x'}]
+    with pytest.raises(protocol.ProtocolError):
+        protocol.Reader().feed(b'\xff\xff\xff\xff')
+
+
+def test_rubric_total_and_errors(rubric):
+    assert rubric.total == 100
+    assert {i.name for i in rubric.accuracies} == NOTEBOOK_PARTS
+    parts = list(grader.load_parts())
+    with pytest.raises(RUB.RubricError, match='no points for the hidden test'):
+        RUB.parse('part adam 3\n', known_parts=parts)
+    with pytest.raises(RUB.RubricError, match='no hidden test named'):
+        RUB.parse(rubric.text + 'part nonsense 1\n', known_parts=parts)
+    with pytest.raises(RUB.RubricError, match='POINTS must be a number'):
+        RUB.parse('part adam many\n')
+    with pytest.raises(RUB.RubricError, match='listed twice'):
+        RUB.parse('part adam 1\npart adam 2\n')
+
+
+def test_rubric_accuracy_checks_exist_in_the_notebooks(starter, rubric):
+    """Each accuracy line's label is printed by a check_at_least cell of its notebook."""
+    for item in rubric.accuracies:
+        nb = json.loads(read(starter, item.notebook))
+        sources = [R.cell_source(c) for c in nb['cells'] if c.get('cell_type') == 'code']
+        assert any('check_at_least(' in s and "'%s'" % item.label in s for s in sources), \
+            '%s: no check_at_least(%r, ...) cell' % (item.notebook, item.label)
+
+
+def test_accuracy_parts_read_the_executed_notebook(starter, rubric):
+    item = [i for i in rubric.accuracies if i.name == 'best_model_accuracy'][0]
+    text = read(starter, item.notebook)
+    good = fabricate_notebook(text, {item.label: 0.6123}).encode()
+    assert NB.grade_accuracy(item, {item.notebook: good}) == (
+        True, '03_Dropout.ipynb: Validation set accuracy 0.6123 (target 0.58)')
+    low = fabricate_notebook(text, {item.label: 0.41}).encode()
+    passed, message = NB.grade_accuracy(item, {item.notebook: low})
+    assert not passed and 'below the target 0.58' in message
+    nb = json.loads(good)
+    code = [c for c in nb['cells'] if c['cell_type'] == 'code']
+    code[0]['execution_count'], code[1]['execution_count'] = 2, 1   # not run in order
+    passed, message = NB.grade_accuracy(item, {item.notebook: json.dumps(nb).encode()})
+    assert not passed and 'not run top to bottom' in message
+    passed, message = NB.grade_accuracy(item, {item.notebook: text.encode()})
+    assert not passed and 'not run' in message
+    assert NB.grade_accuracy(item, {}) == (False, '%s is not in the submission' % item.notebook)
+
+
+def test_schema_check_catches_bad_results():
+    good = {'score': 3.0, 'tests': [{'name': 'a', 'score': 3.0, 'max_score': 3.0,
+                                     'visibility': 'visible', 'output': 'ok'}]}
+    assert RES.validate(good) == []
+    assert RES.validate(dict(good, score=4.0))                       # not the sum
+    assert RES.validate(dict(good, visibility='everyone'))
+    assert RES.validate({'score': 1, 'tests': [{'name': 'a', 'score': 2, 'max_score': 1}]})
+    assert RES.validate({'score': '3'})
+    assert RES.validate({'tests': [{'name': 'a', 'score': 1}, {'name': 'a', 'score': 1}]})
+
+
+def test_references_match_numerical_gradients():
+    """The staff references the judges trust, against centered differences."""
+    from staff.grading import references as ref
+
+    def num_grad(f, x, h=1e-6):
+        g = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            old = x[i]
+            x[i] = old + h
+            plus = f()
+            x[i] = old - h
+            minus = f()
+            x[i] = old
+            g[i] = (plus - minus) / (2 * h)
+        return g
+
+    def close(a, b, tol=1e-6):
+        assert np.max(np.abs(a - b)) <= tol * max(1.0, np.max(np.abs(b))), (a, b)
+
+    r = np.random.RandomState(0)
+    x, gamma, beta, dout = r.randn(5, 4) * 3 + 1, r.rand(4) + 0.5, r.randn(4), r.randn(5, 4)
+    for fwd, bwd, param in ((ref.batchnorm_forward, ref.batchnorm_backward, {'mode': 'train'}),
+                            (ref.layernorm_forward, ref.layernorm_backward, {})):
+        _, cache = fwd(x, gamma, beta, dict(param))
+        dx, dgamma, dbeta = bwd(dout, cache)
+        loss = lambda: float((fwd(x, gamma, beta, dict(param))[0] * dout).sum())  # noqa: E731
+        close(dx, num_grad(loss, x))
+        close(dgamma, num_grad(loss, gamma))
+        close(dbeta, num_grad(loss, beta))
+    for loss_fn in (ref.softmax_loss, ref.svm_loss):
+        s, y = r.randn(6, 4), r.randint(4, size=6)
+        close(loss_fn(s, y)[1], num_grad(lambda: loss_fn(s, y)[0], s))
+    for norm in (None, 'batchnorm', 'layernorm'):
+        dims = [6, 5, 4, 3]
+        params = {}
+        for i in range(1, 4):
+            params['W%d' % i] = r.randn(dims[i - 1], dims[i])
+            params['b%d' % i] = r.randn(dims[i])
+            if norm and i < 3:
+                params['gamma%d' % i] = r.rand(dims[i]) + 0.5
+                params['beta%d' % i] = r.randn(dims[i])
+        X, y = r.randn(7, 6), r.randint(3, size=7)
+        dropout = (0.7, 3) if norm is None else None
+
+        def f():
+            nps = [{'mode': 'train'} if norm == 'batchnorm' else {} for _ in range(2)]
+            return ref.net_loss(params, X, y, 3, 0.2, norm, nps, dropout)[0]
+        nps = [{'mode': 'train'} if norm == 'batchnorm' else {} for _ in range(2)]
+        _, grads = ref.net_loss(params, X, y, 3, 0.2, norm, nps, dropout)
+        for k in params:
+            close(grads[k], num_grad(f, params[k]), 1e-5)
+    # Adam: the textbook steps (Kingma & Ba, algorithm 1) for two steps by hand.
+    w, dw = np.array([1.0, -2.0]), np.array([0.5, 0.25])
+    c = dict(ref.UPDATE_DEFAULTS['adam'], learning_rate=0.1)
+    w1, c = ref.adam(w, dw, c)
+    close(w1, w - 0.1 * np.sign(dw), 1e-6)      # step one is lr * sign(g) up to epsilon
+    assert c['t'] == 1
