@@ -1,9 +1,11 @@
 """What every notebook's setup cell needs: plotting defaults, autoreload, the
 fast mode used in CI, data loading with a one-line fix when data is missing,
-and checks that print a value next to the value it should have.
+checks that assert and print one line each, and short summaries of training
+runs.
 """
 import importlib
 import os
+import subprocess
 import sys
 import types
 
@@ -20,6 +22,11 @@ FAST = os.environ.get('CS231N_FAST', '').strip().lower() not in ('', '0', 'false
 def fast_or(full, fast):
     """`fast` in fast mode, `full` otherwise."""
     return fast if FAST else full
+
+
+def on_colab():
+    """True inside a Google Colab kernel."""
+    return 'google.colab' in sys.modules
 
 
 def setup_notebook():
@@ -57,8 +64,16 @@ class DataMissingError(FileNotFoundError):
         return [str(self)]
 
 
+def _fetch_cifar10():
+    """Run the package's fetcher (python -m cs231n.datasets) from the assignment folder."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    print('CIFAR-10 is missing; fetching it (about 163 MB) ...', flush=True)
+    subprocess.run([sys.executable, '-m', 'cs231n.datasets'], cwd=root, check=True)
+
+
 def load_cifar10(num_training=49000, num_validation=1000, num_test=1000, dtype=np.float32):
     """get_CIFAR10_data, with a one-line instruction if the data is missing.
+    On Colab the data is fetched first if it is missing.
 
     Inputs: as for cs231n.data_utils.get_CIFAR10_data
 
@@ -66,55 +81,95 @@ def load_cifar10(num_training=49000, num_validation=1000, num_test=1000, dtype=n
     - data: Dict with X_train, y_train, X_val, y_val, X_test, y_test
     """
     from .data_utils import get_CIFAR10_data
-    try:
-        data = get_CIFAR10_data(num_training=num_training, num_validation=num_validation,
+
+    def load():
+        return get_CIFAR10_data(num_training=num_training, num_validation=num_validation,
                                 num_test=num_test, dtype=dtype)
+    try:
+        data = load()
     except FileNotFoundError as e:
-        raise DataMissingError(str(e)) from None
+        if not on_colab():
+            raise DataMissingError(str(e)) from None
+        _fetch_cifar10()
+        data = load()
     for k, v in data.items():
         print('%s: %s %s' % (k, v.shape, v.dtype))
     return data
 
 
+# ---------------------------------------------------------------------------
+# Checks. Each prints one line: what was compared, the error or value, the
+# tolerance or target, and ok or FAILED; on a failure it also prints the
+# values compared, then raises AssertionError, which stops the cell.
+
 def _status(ok):
     return 'ok' if ok else 'FAILED'
 
 
+def _tol(tol):
+    return '0' if tol == 0 else '%.0e' % tol
+
+
+def _show(label, a):
+    a = np.asarray(a, dtype=np.float64)
+    text = np.array2string(a, precision=8, threshold=60, max_line_width=96)
+    print('  %s:%s%s' % (label, '\n    ' if '\n' in text else ' ',
+                         text.replace('\n', '\n    ')))
+
+
 def check_value(name, value, expected, tol=1e-8):
-    """Print a value next to its reference value and assert they agree.
+    """Assert that a value matches its reference to a relative error of at most
+    tol (see rel_error), and print one line about it.
 
     Inputs:
-    - name: What the value is
+    - name: What is compared, e.g. 'affine_forward out'
     - value, expected: Scalars or arrays of the same shape
-    - tol: Largest relative error allowed (see rel_error)
+    - tol: Largest relative error allowed; 0 asks for equality
     """
     value, expected = np.asarray(value, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     err = rel_error(value, expected)
-    fmt = {'float_kind': lambda v: '%.12g' % v}
-    print('%s: %s (expected %s)  %s' % (name, np.array2string(value, formatter=fmt),
-                                        np.array2string(expected, formatter=fmt),
-                                        _status(err <= tol)))
-    assert err <= tol, '%s: relative error %.1e (expected <= %.0e)' % (name, err, tol)
+    ok = err <= tol
+    shown = '%.10g, ' % value if value.ndim == 0 else ''
+    print('%s: %srelative error %.1e (tol %s)  %s' % (name, shown, err, _tol(tol), _status(ok)))
+    if not ok:
+        _show('got', value)
+        _show('expected', expected)
+    assert ok, '%s: relative error %.1e (expected <= %s)' % (name, err, _tol(tol))
 
 
 def check_error(name, value, expected, tol):
-    """Print the relative error between an analytic and a numeric result and
-    assert it is below tol.
+    """Assert that an analytic result (e.g. a gradient) agrees with a numeric
+    one to a relative error below tol, and print one line about it.
 
     Inputs:
-    - name: What is compared, e.g. 'dx'
+    - name: What is compared, e.g. 'affine_backward dx'
     - value, expected: Arrays of the same shape
-    - tol: Largest relative error allowed
+    - tol: The relative error must be below this
     """
     err = rel_error(value, expected)
-    print('%s relative error: %.2e (expected < %.0e)  %s' % (name, err, tol, _status(err < tol)))
-    assert err < tol, '%s: relative error %.1e (expected < %.0e)' % (name, err, tol)
+    ok = err < tol
+    print('%s: relative error %.1e (tol %s)  %s' % (name, err, _tol(tol), _status(ok)))
+    if not ok:
+        _show('got', value)
+        _show('expected', expected)
+    assert ok, '%s: relative error %.1e (expected < %s)' % (name, err, _tol(tol))
+
+
+def check_at_most(name, value, limit):
+    """Assert that a non-negative quantity, such as the largest |mean| of
+    normalized features, is at most limit; print one line about it."""
+    value = float(value)
+    ok = value <= limit
+    print('%s: %.1e (limit %s)  %s' % (name, value, _tol(limit), _status(ok)))
+    assert ok, '%s: %.1e, above the limit %s' % (name, value, _tol(limit))
 
 
 def check_at_least(name, value, target):
-    """Print a result such as an accuracy next to its target, and assert it."""
-    print('%s: %.4f (target >= %.2f)  %s' % (name, value, target, _status(value >= target)))
-    assert value >= target, '%s: %.4f, below the target %.2f' % (name, value, target)
+    """Assert that a result such as an accuracy reaches its target; print one line."""
+    value = float(value)
+    ok = value >= target
+    print('%s: %.4f (target >= %.2f)  %s' % (name, value, target, _status(ok)))
+    assert ok, '%s: %.4f, below the target %.2f' % (name, value, target)
 
 
 def print_mean_std(x, axis=0):
@@ -122,3 +177,24 @@ def print_mean_std(x, axis=0):
     print('  means: ', x.mean(axis=axis))
     print('  stds:  ', x.std(axis=axis))
     print()
+
+
+# ---------------------------------------------------------------------------
+# Training runs
+
+def run_summary(solver):
+    """One line about a finished training run: the loss at its start and end,
+    the final training accuracy, and the best validation accuracy with its epoch.
+
+    Inputs:
+    - solver: A trained Solver
+
+    Returns:
+    - A string such as 'loss 2.30 -> 1.21, final train acc 0.588, best val acc 0.313 (epoch 9)'
+    """
+    losses = np.asarray(solver.loss_history, dtype=np.float64)
+    tail = losses[-max(1, len(losses) // 20):]
+    best_epoch = int(np.argmax(solver.val_acc_history))
+    return ('loss %.2f -> %.2f, final train acc %.3f, best val acc %.3f (epoch %d)'
+            % (losses[0], tail.mean(), solver.train_acc_history[-1], solver.best_val_acc,
+               best_epoch))
