@@ -15,7 +15,8 @@ The starter is generated, never edited by hand:
 
 What ships is listed in tools/release_manifest.txt: the files git tracks,
 minus the staff-only ones (this tool, the release checks, CI, benchmarks),
-plus the files every release requires. The starter is built in a temporary
+plus the files every release requires; a "replace" line ships one file in
+place of another (the student README, tools/student_README.md, as README.md). The starter is built in a temporary
 folder beside OUT_DIR and renamed into place only when complete.
 Check a release with:  python -m tools.check_release
 """
@@ -40,9 +41,9 @@ class ReleaseError(Exception):
     pass
 
 
-def load_manifest(root=ROOT):
-    """(excludes, requires) from tools/release_manifest.txt."""
-    excludes, requires = [], []
+def _parse_manifest(root=ROOT):
+    """(excludes, requires, {release path: source path}) of tools/release_manifest.txt."""
+    excludes, requires, replaces = [], [], {}
     path = os.path.join(root, MANIFEST)
     with open(path, encoding='utf-8') as f:
         for n, line in enumerate(f, 1):
@@ -50,11 +51,30 @@ def load_manifest(root=ROOT):
             if not line:
                 continue
             parts = line.split()
-            if len(parts) != 2 or parts[0] not in ('exclude', 'require'):
-                raise ReleaseError('%s:%d: expected "exclude PATH" or "require PATH", got %r'
-                                   % (MANIFEST, n, line))
-            (excludes if parts[0] == 'exclude' else requires).append(parts[1])
+            if parts[0] in ('exclude', 'require') and len(parts) == 2:
+                (excludes if parts[0] == 'exclude' else requires).append(parts[1])
+            elif parts[0] == 'replace' and len(parts) == 3:
+                if parts[1] in replaces:
+                    raise ReleaseError('%s:%d: %s is replaced twice' % (MANIFEST, n, parts[1]))
+                if parts[1] == parts[2]:
+                    raise ReleaseError('%s:%d: %s replaces itself' % (MANIFEST, n, parts[1]))
+                replaces[parts[1]] = parts[2]
+            else:
+                raise ReleaseError('%s:%d: expected "exclude PATH", "require PATH" or '
+                                   '"replace PATH SOURCE", got %r' % (MANIFEST, n, line))
+    return excludes, requires, replaces
+
+
+def load_manifest(root=ROOT):
+    """(excludes, requires) from tools/release_manifest.txt."""
+    excludes, requires, _ = _parse_manifest(root)
     return excludes, requires
+
+
+def load_replacements(root=ROOT):
+    """{path in the release: path of the file that ships there instead}, from the
+    manifest's "replace" lines (the student README replaces the solution's)."""
+    return _parse_manifest(root)[2]
 
 
 def is_excluded(path, excludes):
@@ -72,13 +92,17 @@ def tracked_files(root=ROOT):
 
 
 def release_files(root=ROOT):
-    """(sorted relative paths that ship, warnings)."""
-    excludes, requires = load_manifest(root)
+    """(sorted relative paths that ship, warnings).
+
+    A path that the manifest replaces ships with the content of its source,
+    and the source does not ship under its own path."""
+    excludes, requires, replaces = _parse_manifest(root)
     warnings = []
     tracked = set(tracked_files(root))
+    sources = set(replaces.values())
     files = set()
     for p in tracked:
-        if is_excluded(p, excludes):
+        if is_excluded(p, excludes) or p in sources:
             continue
         if not os.path.isfile(os.path.join(root, p)):
             warnings.append('%s is tracked but missing from the working tree; not shipped' % p)
@@ -94,9 +118,27 @@ def release_files(root=ROOT):
             warnings.append('%s is not tracked by git; shipped because the manifest requires it'
                             % p)
             files.add(p)
+    for dest, src in sorted(replaces.items()):
+        if is_excluded(dest, excludes):
+            raise ReleaseError('%s is both replaced and excluded in %s' % (dest, MANIFEST))
+        if dest in sources:
+            raise ReleaseError('%s is both replaced and the replacement of another file in %s'
+                               % (dest, MANIFEST))
+        if not os.path.isfile(os.path.join(root, src)):
+            missing.append('%s (the replacement of %s)' % (src, dest))
+        elif src not in tracked:
+            warnings.append('%s is not tracked by git; shipped as %s because the manifest '
+                            'says so' % (src, dest))
+        files.add(dest)
     if missing:
         raise ReleaseError('required file(s) missing: %s' % ', '.join(missing))
     return sorted(files), warnings
+
+
+def source_of(path, root=ROOT, replaces=None):
+    """The file of the repository whose content ships as `path`."""
+    replaces = load_replacements(root) if replaces is None else replaces
+    return replaces.get(path, path)
 
 
 def release_text(path, data):
@@ -115,9 +157,11 @@ def release_text(path, data):
 def build(dest, root=ROOT):
     """Write the release into the existing empty folder `dest`; return a summary."""
     files, warnings = release_files(root)
-    summary = {'files': files, 'warnings': warnings, 'stubbed': {}, 'notebooks': {}}
+    replaces = load_replacements(root)
+    summary = {'files': files, 'warnings': warnings, 'stubbed': {}, 'notebooks': {},
+               'replaced': {p: replaces[p] for p in files if p in replaces}}
     for path in files:
-        src = os.path.join(root, path)
+        src = os.path.join(root, source_of(path, root, replaces))
         with open(src, 'rb') as f:
             data = f.read()
         new, info = release_text(path, data)
@@ -184,6 +228,8 @@ def describe(summary):
     py = [k for k in summary['stubbed'] if k.endswith('.py')]
     lines.append('%d files; %d code regions stubbed in %s'
                  % (len(summary['files']), n_regions, ', '.join(py)))
+    for path, src in sorted(summary.get('replaced', {}).items()):
+        lines.append('%s: shipped as %s' % (src, path))
     for path, info in sorted(summary['notebooks'].items()):
         lines.append('%s: %d code region(s) emptied, %d answer(s) blanked, outputs cleared'
                      % (path, len(info.get('regions', [])), len(info.get('answers', []))))
