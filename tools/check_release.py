@@ -3,11 +3,15 @@
     python -m tools.check_release                  # build into a temp folder, run checks 1-4
     python -m tools.check_release --release DIR    # check a release written by tools.release
     python -m tools.check_release --keep           # keep the temp release and report its path
+    python -m tools.check_release --alt            # the alternative solution instead (below)
 
 1. No solution content survives: no line from inside a solution region or an
    inline answer appears in the release (unless the same line also appears
    outside the regions of the solution), notebooks carry no outputs, and no
-   staff-only file ships.
+   staff-only file ships. The student README (the manifest's replacement of
+   README.md) names no staff-only path.
+1b. No formula of a stubbed function appears in any shipped file (code,
+   tests, notebook cells of every kind, READMEs): see FORMULAS.
 2. The release installs (pip, no dependencies, no network) and every module of
    the package imports. Its unit tests run (python -m pytest tests, with the
    current interpreter, in the release folder), with no collection error, and
@@ -16,12 +20,16 @@
 3. Splicing the solution regions and answers back into the release gives the
    solution files byte for byte (notebooks: the solution with outputs and
    execution counts cleared, which is all the release clears); every other
-   file is identical.
+   file is identical, and a file the manifest replaces is its replacement.
 4. Each release notebook, run headless in fast mode on the real data
    (CS231N_DATA_DIR: the folder that holds cifar-10-batches-py), executes up
    to its first stub and stops there on NotImplementedError whose message
    names the function and its file. Skipped, with a message, when no data is
    installed.
+
+With --alt: the alternative solution of staff/alt_solution/ is spliced into
+a fresh release, whose self-check and notebooks (fast mode, nbval) must then
+pass; see tools/alt_solution.py.
 
 Prints one line per problem and exits 1 if there is any.
 """
@@ -45,13 +53,7 @@ except ImportError:  # run as a script
     from tools import release as REL
 
 ROOT = REL.ROOT
-PACKAGE_MODULES = [
-    'cs231n', 'cs231n._checks', 'cs231n.layers', 'cs231n.layer_utils', 'cs231n.classifiers',
-    'cs231n.classifiers.fc_net', 'cs231n.optim', 'cs231n.solver', 'cs231n.gradient_check',
-    'cs231n.data_utils', 'cs231n.datasets', 'cs231n.datasets.cifar10', 'cs231n.vis_utils',
-    'cs231n._files', 'cs231n.augmentation', 'cs231n.lr_schedules', 'cs231n.checkpoint',
-    'cs231n.notebook_utils',
-]
+PACKAGE = 'cs231n'
 TEST_TIMEOUT = 240      # seconds for the release's whole unit-test run
 CELL_TIMEOUT = 300      # seconds per notebook cell
 ALLOWED_FAILURES = ('NotImplementedError', 'AssertionError', 'Failed')
@@ -62,6 +64,21 @@ STAFF_MARKERS = ('~~START DELETE~~', '~~END DELETE~~')
 def _read(path):
     with open(path, 'rb') as f:
         return f.read()
+
+
+def package_modules(folder):
+    """The importable modules of the cs231n package in folder, found on disk."""
+    modules = set()
+    for path in _rel_files(os.path.join(folder, PACKAGE)):
+        if not path.endswith('.py') or '__pycache__' in path:
+            continue
+        parts = path[:-3].split('/')
+        if parts[-1] == '__init__':
+            parts = parts[:-1]
+        elif parts[-1].startswith('__'):  # __main__.py runs; it is not imported
+            continue
+        modules.add('.'.join([PACKAGE] + parts))
+    return sorted(modules)
 
 
 def _rel_files(folder):
@@ -80,16 +97,23 @@ class Solution:
 
     def __init__(self, root, files):
         self.root, self.files = root, files
+        self.replaces = REL.load_replacements(root)
         self.inside = {}    # stripped line -> 'path:line' of its first region
         self.outside = set()
         self.regions = {}   # path -> [Region] of .py files
         self.parts = {}     # path -> solution_parts
         self.defined_in_regions = {}  # name -> 'path:line' for defs/assignments in regions
         for path in files:
+            if path in self.replaces:
+                continue  # ships another file's content
             if path.endswith('.py'):
                 self._py(path)
             elif path.endswith('.ipynb'):
                 self._notebook(path)
+
+    def source(self, path):
+        """Full path of the repository file whose content ships as `path`."""
+        return os.path.join(self.root, self.replaces.get(path, path))
 
     def _add(self, lines, where, first_line):
         for k, line in enumerate(lines):
@@ -179,7 +203,21 @@ def check_no_solution(sol, release_dir, excludes):
         for marker in STAFF_MARKERS:
             if marker in text:
                 problems.append('%s: contains the staff marker %r' % (path, marker))
+        if path in sol.replaces:
+            problems += _staff_mentions(path, text, excludes, sol)
     return problems, leaks
+
+
+def _staff_mentions(path, text, excludes, sol):
+    """A replacement file (the student README) names nothing that does not ship."""
+    problems = []
+    names = sorted({e.rstrip('/') for e in excludes} | set(sol.replaces.values()))
+    for n, line in enumerate(R.split_lines(text), 1):
+        for name in names:
+            if re.search(r'(?<![\w/.-])%s(?![\w-])' % re.escape(name), line):
+                problems.append('%s line %d: names %s, which does not ship: %s'
+                                % (path, n, name, line.strip()[:100]))
+    return problems
 
 
 def _leaks(problems, sol, path, lines):
@@ -194,6 +232,140 @@ def _leaks(problems, sol, path, lines):
 
 
 # ---------------------------------------------------------------------------
+# Check 1b: no formula of a stubbed function
+
+# What a student writes, as it is usually written: a shipped file (code,
+# tests, notebook cells of every kind, READMEs) that matches one of these
+# gives part of a solution away, whatever the regions say. Each entry:
+# (the stubbed functions it belongs to, what it is, a regular expression
+# applied to every line). The patterns stay clear of the given text that
+# must ship: the AdaGrad rule of the FullyConnectedNets notebook (its cell
+# and Inline Question 3) shares RMSProp's step `dw / (sqrt(cache) + eps)`,
+# so only RMSProp's decaying average is a pattern; the running averages of
+# the batchnorm docstring and the TODO's hint "rand(*x.shape) < p" are
+# given too, so the patterns are the normalization itself and the whole
+# mask with its 1/p scale; the batchnorm notebook's official LaTeX for mu,
+# v, sigma and y is given, its closed-form dL/dx is not.
+_ID = r"""[\w.\[\]'"]*"""          # a name, attribute or subscript: config['cache']
+_BETA = r"""(?:beta_?|\bb|β)[12₁₂]"""
+FORMULAS = [
+    # update rules
+    (('sgd_momentum',), 'the momentum update of the velocity',
+     r'\bv(?:elocity)?\b\s*=\s*%s\s*\*\s*\bv(?:elocity)?\b\s*-\s*%s\s*\*\s*dw\b' % (_ID, _ID)),
+    (('sgd_momentum',), 'the velocity decayed in place',
+     r"""\bv(?:elocity)?\b[\]'"]*\s*\*=\s*(?:mu|momentum|rho|config\[.momentum.\])"""),
+    (('sgd_momentum',), 'the gradient step of the velocity', r'\bv(?:elocity)?\s*-=\s*%s\s*\*\s*dw\b' % _ID),
+    (('sgd_momentum',), 'the momentum update written as math',
+     r'[μu]\s*[·*⋅]?\s*v\s*[−-]\s*(?:lr|η|α|learning_rate)\s*[·*⋅]?\s*dw'),
+    (('sgd_momentum',), 'the step along the velocity', r'\bnext_w\s*=\s*w\s*\+\s*v\b|\bw\s*\+=\s*v\b'),
+    (('rmsprop', 'adam'), 'a decaying average of squared gradients',
+     r"""\(\s*1\s*[−-]\s*%s(?:decay\w*|rho|ρ|%s)[\]'"]*\s*\)\s*[·*⋅]?\s*"""
+     r"""\(?\s*(?:dw\s*(?:\*\*\s*2|\*\s*dw|²)|np\.square\(\s*dw)""" % (_ID, _BETA)),
+    (('rmsprop',), 'the decay of the squared-gradient cache',
+     r"""(?:decay\w*|rho|ρ)[\]'"]*\s*[·*⋅]\s*%scache|\bcache[\]'"]*\s*\*=""" % _ID),
+    (('adam',), 'the first-moment update', r"""\(\s*1\s*[−-]\s*%s%s[\]'"]*\s*\)\s*[·*⋅]?\s*dw\b(?!\s*(?:\*|²))""" % (_ID, _BETA)),
+    (('adam',), 'a moment decayed in place', r"""\b[mv]\b[\]'"]*\s*\*=\s*%s%s""" % (_ID, _BETA)),
+    (('adam',), 'the bias correction',
+     r"""1\s*[−-]\s*%s%s\w*[\]'"]*\s*(?:\*\*|\^)\s*[({]?\s*t\b""" % (_ID, _BETA)),
+    (('adam',), 'a bias-corrected moment', r'\b[mv]_?hat\b\s*='),
+    # normalization
+    (('batchnorm_forward', 'layernorm_forward'), 'the normalizing standard deviation',
+     r"""sqrt\(\s*%svar\w*[\]'"]*(?:\([^)]*\))?\s*\+\s*%s(?:eps\w*|epsilon|1e-0?5)\b""" % (_ID, _ID)),
+    (('batchnorm_forward', 'layernorm_forward'), 'the normalization',
+     r"""\(\s*\w+\s*-\s*%s(?:mean|mu|μ)\w*(?:\([^)]*\))?[\]'"]*\s*\)\s*/\s*(?:np\.)?"""
+     r"""(?:sqrt|\w*std|sigma|σ)""" % _ID),
+    (('batchnorm_forward', 'layernorm_forward'), 'the normalized input',
+     r'\bx_?hat\s*=\s*\(?\s*x\s*-'),
+    (('layernorm_forward', 'layernorm_backward'), 'layer norm through the batch norm code',
+     r'batchnorm_(?:forward|backward\w*)\([^,]*\.T\s*,'),
+    (('batchnorm_backward',), 'the gradient of the variance',
+     r'\*\*\s*\(?\s*-\s*(?:1\.5|3\s*/\s*2)|-\s*0\.5\s*\*.*\*\*\s*3\b|'
+     r'-\s*1(?:\.0)?\s*/\s*\(?\s*\w*sqrt\w*\s*\*\*\s*2'),
+    (('batchnorm_backward',), 'the variance branch of the graph',
+     r'\b2(?:\.0)?\s*\*\s*\w+\s*\*\s*\w*(?:dvar|dsq)\w*'),
+    (('batchnorm_backward_alt', 'layernorm_backward'), 'the closed-form gradient',
+     r'\b[ND]\s*\*\s*(\w+)\s*-\s*(?:np\.sum\(\s*\1\b|\1\.sum\()|'
+     r'(\w+)\s*-\s*(?:np\.mean\(\s*\2\b|\2\.mean\()[^-]*-\s*\w+\s*\*\s*'
+     r'(?:np\.(?:mean|sum)\(\s*|\(\s*)\2\s*\*'),
+    (('batchnorm_backward_alt',), 'the closed-form gradient written as math',
+     r'\\frac\{\\partial L\}\{\\partial x_i\}\s*=\s*\\frac\{1\}\{\\sigma\}|'
+     r'\\sum_k\s*\\frac\{\\partial L\}\{\\partial y_k\}\s*\\?,?\s*y_k'),
+    # dropout
+    (('dropout_forward',), 'the inverted-dropout mask',
+     r'rand\w*\(\s*\*\s*\w+\.shape\s*\)\s*<\s*p\s*\)?\s*(?:\.astype\([^)]*\))?\s*/\s*p\b|'
+     r'\bmask\s*/\s*p\b|binomial\(\s*1\s*,\s*p\b'),
+    (('dropout_backward',), 'the dropout gradient', r'\bdout\s*\*\s*mask\b|\bmask\s*\*\s*dout\b'),
+    # losses
+    (('softmax_loss',), 'the softmax gradient',
+     r'\[\s*(?:np\.)?a?range\(\s*\w+\s*\)\s*,\s*y\s*\]\s*-=\s*1(?:\.0)?\b|'
+     r'soft\s*max\w*\s*[−-]\s*one[\s_-]?hot'),
+    (('softmax_loss',), 'the softmax loss',
+     r'(?:log_?probs?|logp)\w*\[\s*(?:np\.)?a?range|np\.log\(\s*\w*probs?\w*\[|'
+     r'logaddexp|logsumexp|np\.log\(\s*(?:np\.sum\(\s*)?np\.exp\(|'
+     r'log\([^)]*\)\s*-\s*\w+\[\s*(?:np\.)?a?range\('),
+    (('softmax_loss',), 'the softmax probabilities',
+     r'exp\w*\s*/\s*(?:np\.sum\(\s*)?\w*exp\w*|exp\w*\s*/\s*\w*sums?\b'),
+    (('svm_loss',), 'the hinge loss',
+     r'maximum\(\s*0(?:\.0)?\s*,\s*\w+\s*-\s*.*\+\s*(?:1|1\.0|delta)\s*\)|\bmargins?\s*>\s*0'),
+    # layers and nets
+    (('affine_forward',), 'the affine forward pass',
+     r'reshape\(\s*\w+(?:\.shape\[0\])?\s*,\s*-1\s*\)\s*(?:@|\.dot\()|'
+     r'(?:@\s*w|\.dot\(\s*w\s*\))\s*\+\s*b\b'),
+    (('affine_backward',), 'the affine gradients',
+     r'\bdout\s*(?:@|\.dot\()\s*\(?\s*w\.T|\.T\s*(?:@|\.dot\()\s*dout\b'),
+    (('relu_forward', 'relu_backward'), 'the ReLU',
+     r'\bdout\s*\*\s*\(\s*x\s*>\s*0\s*\)|\[\s*\w+\s*<=?\s*0\s*\]\s*=\s*0\b|'
+     r'np\.maximum\(\s*0(?:\.0)?\s*,\s*x\s*\)'),
+    (('TwoLayerNet.loss', 'FullyConnectedNet.loss'), 'the L2 term',
+     r'0\.5\s*[·*⋅]?\s*(?:self\.)?reg\b|\breg\s*\*\s*0\.5|(?:self\.)?\breg\s*\*\s*(?:np\.)?sum\(|'
+     r"""\+=?\s*(?:self\.)?reg\s*\*\s*(?:W\w*\b|w\b|%sparams\[)|0\.5\s*[·*⋅]\s*reg\s*[·*⋅]\s*Σ"""
+     % _ID),
+    (('TwoLayerNet.loss', 'FullyConnectedNet.loss'), 'the forward pass through the parameters',
+     r'(?:@|\.dot\()\s*(?:self|model)\.params\['),
+    (('TwoLayerNet.__init__', 'FullyConnectedNet.__init__'), 'the weight initialization',
+     r'weight_scale\s*\*\s*np\.random\.randn|np\.random\.randn\([^)]*\)\s*\*\s*weight_scale|'
+     r'normal\(\s*0(?:\.0)?\s*,\s*weight_scale'),
+]
+_FORMULA_RES = [(fns, what, re.compile(rx)) for fns, what, rx in FORMULAS]
+
+
+def formula_hits(text):
+    """[(line number, functions, what, line)] of the formulas in a text."""
+    hits = []
+    for n, line in enumerate(R.split_lines(text), 1):
+        for fns, what, rx in _FORMULA_RES:
+            if rx.search(line):
+                hits.append((n, fns, what, line.strip()))
+    return hits
+
+
+def check_formulas(release_dir, stubbed):
+    """(problems, files scanned): every shipped text file, notebook cells of
+    every kind included, scanned for the formulas of the stubbed functions."""
+    problems, scanned = [], 0
+    for path in _rel_files(release_dir):
+        try:
+            text = _read(os.path.join(release_dir, path)).decode('utf-8')
+        except UnicodeDecodeError:
+            continue
+        scanned += 1
+        if path.endswith('.ipynb'):
+            nb = R.load_notebook(text)
+            parts = [('%s cell %d' % (path, k), R.cell_source(c))
+                     for k, c in enumerate(nb.get('cells', []))]
+        else:
+            parts = [(path, text)]
+        for where, part in parts:
+            for n, fns, what, line in formula_hits(part):
+                relevant = [f for f in fns if f in stubbed]
+                if relevant:
+                    problems.append('%s line %d: %s of %s, which the starter leaves to the '
+                                    'student: %s' % (where, n, what, ' / '.join(relevant),
+                                                     line[:100]))
+    return problems, scanned
+
+
+# ---------------------------------------------------------------------------
 # Check 3: splice back
 
 def check_splice(sol, release_dir):
@@ -203,8 +375,8 @@ def check_splice(sol, release_dir):
         if not os.path.isfile(full):
             continue  # reported by check 1
         released = _read(full)
-        original = _read(os.path.join(sol.root, path))
-        if path.endswith(('.py', '.ipynb')):
+        original = _read(sol.source(path))
+        if path.endswith(('.py', '.ipynb')) and path not in sol.replaces:
             try:
                 spliced = R.splice(path, released.decode('utf-8'), sol.parts[path]).encode('utf-8')
             except (ValueError, KeyError) as e:
@@ -213,7 +385,7 @@ def check_splice(sol, release_dir):
         else:
             spliced = released
         expected = original
-        if path.endswith('.ipynb'):
+        if path.endswith('.ipynb') and path not in sol.replaces:
             expected = R.cleared_notebook_text(original.decode('utf-8')).encode('utf-8')
             if expected != original:
                 cleared_only.append(path)
@@ -233,13 +405,13 @@ def check_splice(sol, release_dir):
 # ---------------------------------------------------------------------------
 # Check 2: install, import, unit tests
 
-def _import_all(folder, cwd):
+def _import_all(folder, cwd, modules):
     """None if every package module imports from `folder`, else the error line."""
     code = ('import importlib, os, sys\n'
             'for m in %r:\n'
             '    mod = importlib.import_module(m)\n'
             '    assert os.path.realpath(mod.__file__).startswith(os.path.realpath(%r)), '
-            '(m, mod.__file__)\n' % (PACKAGE_MODULES, folder))
+            '(m, mod.__file__)\n' % (modules, folder))
     env = dict(os.environ, PYTHONPATH=folder, MPLBACKEND='Agg', PYTHONDONTWRITEBYTECODE='1')
     p = subprocess.run([sys.executable, '-c', code], cwd=cwd, env=env, capture_output=True,
                        text=True)
@@ -267,7 +439,8 @@ def check_install(release_dir, scratch):
     """(problems, info): the package imports from the release folder (the way the notebooks
     and tests use it), and a copy installed with pip (no deps, no network) imports too."""
     problems, info = [], []
-    error = _import_all(release_dir, scratch)
+    modules = package_modules(release_dir)
+    error = _import_all(release_dir, scratch, modules)
     if error:
         problems.append('install: importing the package from the release folder failed: %s'
                         % error)
@@ -285,12 +458,12 @@ def check_install(release_dir, scratch):
         tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
         problems.append('install: pip install of the release failed: %s' % ' | '.join(tail))
         return problems, info
-    error = _import_all(target, scratch)
+    error = _import_all(target, scratch, modules)
     if error:
         problems.append('install: importing the pip-installed package failed: %s' % error)
     elif not problems:
         info.append('pip install of the release, and import of its %d modules: ok'
-                    % len(PACKAGE_MODULES))
+                    % len(modules))
     return problems, info
 
 
@@ -526,8 +699,17 @@ def main(argv=None):
                         help='check this release (written by tools.release from this '
                              'repository) instead of building a fresh one')
     parser.add_argument('--keep', action='store_true', help='keep the temporary release')
-    parser.add_argument('--no-notebooks', action='store_true', help='skip check 4')
+    parser.add_argument('--no-notebooks', action='store_true',
+                        help='skip check 4 (with --alt: skip the notebooks)')
+    parser.add_argument('--alt', action='store_true',
+                        help='splice the alternative solution (staff/alt_solution/) into a fresh '
+                             'release and run its self-check and notebooks instead')
     args = parser.parse_args(argv)
+    if args.alt:
+        from . import alt_solution as ALT
+        return ALT.main((['--release', args.release] if args.release else [])
+                        + (['--keep'] if args.keep else [])
+                        + (['--no-notebooks'] if args.no_notebooks else []))
     start = time.perf_counter()
     scratch = tempfile.mkdtemp(prefix='cs231n-release-check-')
     problems = []
@@ -567,18 +749,26 @@ def main(argv=None):
                  % (len(sol.inside), len(_rel_files(release_dir)), leaks)])
         problems += p1
 
+        stubbed = stubbed_functions(sol)
+        p1b, scanned = check_formulas(release_dir, set(stubbed))
+        _report('1b. no formula of a stubbed function in the release', p1b,
+                ['%d patterns of %d stubbed functions, over %d shipped text files: %d found'
+                 % (len(FORMULAS), len({f for fns, _, _ in FORMULAS for f in fns
+                                        if f in stubbed}), scanned, len(p1b))])
+        problems += p1b
+
         p3, identical, cleared = check_splice(sol, release_dir)
         _report('3. splicing the regions back gives the solution', p3,
-                ['%d of %d files byte-identical%s'
+                ['%d of %d files byte-identical%s%s'
                  % (identical, len(files),
                     ' (%s: compared with outputs cleared)' % ', '.join(cleared)
-                    if cleared else '')])
+                    if cleared else '',
+                    ''.join('; %s is %s' % (k, v) for k, v in sorted(sol.replaces.items())))])
         problems += p3
 
         p2, info2i = check_install(release_dir, scratch)
         tests.join()
         p2t, info2, reached = check_tests(result, junit, sol)
-        stubbed = stubbed_functions(sol)
         info2.append('the tests stop at %d of the %d stubbed functions%s'
                      % (len(reached), len(stubbed), '' if len(reached) == len(stubbed) else
                         '; the others sit behind an earlier stub'))

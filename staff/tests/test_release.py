@@ -11,6 +11,7 @@ import zipfile
 
 import pytest
 
+from tools import alt_solution as ALT
 from tools import check_release as CHK
 from tools import collect_submission as CS
 from tools import regions as R
@@ -197,7 +198,8 @@ def test_solution_only_files_left_out(built):
     shipped = set(CHK._rel_files(out))
     assert shipped == set(summary['files'])
     for path in ('tools/release.py', 'tools/regions.py', 'tools/check_release.py',
-                 'tools/release_manifest.txt', 'staff/tests/test_release.py', '.ci/run'):
+                 'tools/alt_solution.py', 'tools/release_manifest.txt', 'tools/student_README.md',
+                 'staff/tests/test_release.py', 'staff/alt_solution/cs231n/layers.py', '.ci/run'):
         assert path not in shipped, path
     assert not [p for p in shipped if p.startswith(('bench/', '.ci/', 'output/', 'staff/'))]
     assert not [p for p in shipped if '__pycache__' in p or 'cifar-10-batches-py' in p]
@@ -423,3 +425,215 @@ def test_submission_command_line_exit_status(tmp_path):
     assert p.returncode == 1
     assert 'not run top to bottom' in p.stderr
     assert not (tmp_path / 'a.zip').exists()
+
+
+# ---------------------------------------------------------------------------
+# The student README
+
+def test_student_readme_replaces_the_solution_readme(built, solution):
+    out, summary = built
+    assert summary['replaced'] == {'README.md': 'tools/student_README.md'}
+    shipped = read(out, 'README.md')
+    assert shipped == read(ROOT, 'tools/student_README.md')
+    assert shipped != read(ROOT, 'README.md')
+    for phrase in ('./run_tests.sh tests -k affine', 'python -m pytest tests -k affine',
+                   'python -m tools.collect_submission', './get_datasets.sh', 'Colab',
+                   'VS Code', 'Jupyter', '02_BatchNormalization', 'layernorm_backward', 'adam'):
+        assert phrase in shipped, phrase
+    excludes, _ = REL.load_manifest(ROOT)
+    assert CHK._staff_mentions('README.md', shipped, excludes, solution) == []
+    for word in ('solution', 'bench', '.ci', 'staff'):
+        assert word not in shipped.lower(), word
+
+
+def test_staff_mention_in_the_student_readme_is_a_problem(solution):
+    excludes, _ = REL.load_manifest(ROOT)
+    text = 'Run bench/bench_train.py, see .ci/run and tools/release.py; the README.md is fine.\n'
+    problems = CHK._staff_mentions('README.md', text, excludes, solution)
+    assert len(problems) == 3 and all('README.md line 1: names' in p for p in problems)
+
+
+def test_manifest_replace_in_a_small_repository(tmp_path):
+    repo = tmp_path / 'repo'
+    _git_repo(repo, {
+        'tools/release_manifest.txt': 'replace README.md docs/student.md\n',
+        'README.md': 'the solution\n', 'docs/student.md': 'for students\n', 'a.py': 'x = 1\n',
+    })
+    out = tmp_path / 'out'
+    summary = REL.release(str(out), root=str(repo))
+    assert summary['replaced'] == {'README.md': 'docs/student.md'}
+    assert sorted(CHK._rel_files(str(out))) == ['README.md', 'a.py', 'tools/release_manifest.txt']
+    assert (out / 'README.md').read_text() == 'for students\n'
+
+
+@pytest.mark.parametrize('line, message', [
+    ('replace README.md\n', 'expected'),
+    ('replace README.md README.md\n', 'replaces itself'),
+    ('replace README.md a.md\nreplace README.md b.md\n', 'replaced twice'),
+    ('replace README.md missing.md\n', 'missing.md'),
+    ('exclude README.md\nreplace README.md a.md\n', 'both replaced and excluded'),
+])
+def test_manifest_replace_errors(tmp_path, line, message):
+    repo = tmp_path / 'repo'
+    _git_repo(repo, {'tools/release_manifest.txt': line, 'README.md': 'x\n', 'a.md': 'a\n',
+                     'b.md': 'b\n'})
+    with pytest.raises(REL.ReleaseError, match=message):
+        REL.release(str(tmp_path / 'out'), root=str(repo))
+
+
+# ---------------------------------------------------------------------------
+# The formula scan (check 1b)
+
+def _stubbed(solution):
+    return set(CHK.stubbed_functions(solution))
+
+
+def test_release_has_no_formula(built, solution):
+    out, _ = built
+    problems, scanned = CHK.check_formulas(out, _stubbed(solution))
+    assert scanned > 30
+    assert problems == []
+
+
+PLANTED = {
+    'sgd_momentum': "    v_next = mu * v - learning_rate * dw  # planted\n",
+    'rmsprop': "    expected_cache = decay_rate * cache + (1 - decay_rate) * dw**2\n",
+    'adam': "    m_hat = m / (1 - beta1**t)\n",
+    'batchnorm_forward': "    x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)\n",
+    'layernorm_forward': "    expected = gamma * (row - row.mean()) / np.sqrt(row.var() + 1e-5) + beta\n",
+    'batchnorm_backward_alt': "    dx = (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0)) / std\n",
+    'dropout_forward': "    mask = (np.random.rand(*x.shape) < p) / p\n",
+    'softmax_loss': "    # the gradient is (softmax - onehot) / N\n",
+    'TwoLayerNet.loss': "    'expected 0.5 * reg * sum(W**2)'\n",
+}
+
+
+@pytest.mark.parametrize('function', sorted(PLANTED))
+def test_planted_formula_is_found(built, solution, tmp_path, function):
+    """A formula planted in a test file, in a notebook's markdown and in the
+    README of a copy of the release fails the scan, naming file and line."""
+    out, _ = built
+    copy = tmp_path / 'release'
+    import shutil
+    shutil.copytree(out, copy)
+    line = PLANTED[function]
+    test_file = copy / 'tests' / 'test_layers.py'
+    test_file.write_text(test_file.read_text() + '\n\ndef helper():\n' + line)
+    nb_path = copy / 'notebooks' / '02_BatchNormalization.ipynb'
+    nb = json.loads(nb_path.read_text())
+    nb['cells'].insert(3, {'cell_type': 'markdown', 'metadata': {},
+                           'source': ['A hint:\n', '`%s`\n' % line.strip()]})
+    nb_path.write_text(json.dumps(nb))
+    (copy / 'README.md').write_text('# Notes\n\n' + line)
+    problems, _ = CHK.check_formulas(str(copy), _stubbed(solution))
+    n = len(test_file.read_text().splitlines())
+    assert any(p.startswith('tests/test_layers.py line %d: ' % n) and function in p
+               for p in problems), problems
+    assert any(p.startswith('notebooks/02_BatchNormalization.ipynb cell 3 line 2: ')
+               for p in problems), problems
+    assert any(p.startswith('README.md line 3: ') for p in problems), problems
+
+
+@pytest.mark.parametrize('text', [
+    # the AdaGrad rule of the FullyConnectedNets notebook (its cell, Inline Question 3)
+    'cache += dw**2',
+    'w += - learning_rate * dw / (np.sqrt(cache) + eps)',
+    '    cache += dw * dw',
+    "    w -= config['learning_rate'] * dw / (np.sqrt(cache) + 1e-7)",
+    '"""AdaGrad, for comparison: cache += dw**2; w -= lr * dw / (sqrt(cache) + eps)."""',
+    # given code, docstrings and TODOs of the package
+    '        running_mean = momentum * running_mean + (1 - momentum) * sample_mean',
+    '        # Draw the mask with rand(*x.shape) < p and store it in mask.         #',
+    '        # NOTE: To ensure that your implementation matches ours and you pass  #',
+    '        # a factor of 0.5 to simplify the expression for the gradient.        #',
+    '    w -= config[\'learning_rate\'] * dw',
+    # the official batchnorm LaTeX, and the notebooks' own setups
+    r'& \sigma=\sqrt{v+\epsilon}         &  y_i=\frac{x_i-\mu}{\sigma}',
+    'a = np.maximum(0, X.dot(W1)).dot(W2)',
+    "    unscaled = x * (mask != 0)",
+    "print('  means:', a_norm.mean(axis=0))",
+])
+def test_given_text_is_not_a_formula(text):
+    assert CHK.formula_hits(text) == []
+
+
+def _by_function(bodies):
+    joined = {}
+    for key, body in bodies.items():
+        joined.setdefault(key.split(' part ')[0], []).extend(body)
+    return {k: ''.join(v) for k, v in joined.items()}
+
+
+@pytest.mark.parametrize('path', ['cs231n/layers.py', 'cs231n/classifiers/fc_net.py',
+                                  'cs231n/optim.py'])
+def test_formulas_catch_both_solutions(path):
+    """Every stubbed function with patterns is caught in the model answer and
+    in the alternative solution, two different ways of writing it."""
+    covered = {f for fns, _, _ in CHK.FORMULAS for f in fns}
+    alt = ALT.parse_sections(read(ROOT, ALT.alt_file(path)), path)
+    for label, bodies in (('model answer', ALT.model_bodies(path)), ('alternative', alt)):
+        for function, text in _by_function(bodies).items():
+            if function not in covered:
+                continue
+            hits = [w for _, fns, w, _ in CHK.formula_hits(text) if function in fns]
+            assert hits, 'no formula pattern of %s matches its %s' % (function, label)
+    functions = {f for f in _by_function(ALT.model_bodies(path))}
+    assert functions <= covered, 'stubbed functions without patterns: %s' % (
+        sorted(functions - covered))
+
+
+# ---------------------------------------------------------------------------
+# The alternative solution (its run is .ci/run's: python -m tools.alt_solution)
+
+def test_alt_solution_splices_into_the_release(built, tmp_path):
+    out, _ = built
+    import shutil
+    copy = tmp_path / 'starter'
+    shutil.copytree(out, copy)
+    paths, n_regions, problems = ALT.splice_release(str(copy))
+    assert problems == []
+    assert paths == ['cs231n/classifiers/fc_net.py', 'cs231n/layer_utils.py',
+                     'cs231n/layers.py', 'cs231n/optim.py'] + [
+        p for p in NOTEBOOKS if R.notebook_regions(json.loads(read(ROOT, p)), p)[0]]
+    assert n_regions == sum(len(R.py_regions(read(ROOT, p), p)) for p in PY_WITH_REGIONS) + sum(
+        len(rs) for p in NOTEBOOKS for rs in R.notebook_regions(json.loads(read(ROOT, p)), p)[0]
+        .values())
+    for path in paths:
+        text = read(str(copy), path)
+        if path.endswith('.py'):
+            compile(text, path, 'exec')
+            assert 'NotImplementedError(' not in text or path == 'cs231n/layer_utils.py'
+        else:
+            nb = json.loads(text)
+            code, _ = R.notebook_regions(nb, path)
+            for k in code:
+                src = R.cell_source(nb['cells'][k])
+                assert 'pass' not in [l.strip() for l in src.splitlines()], (path, k)
+                compile(src, '%s cell %d' % (path, k), 'exec')
+    # the optional sandwich stays unwritten
+    assert 'def affine_norm_relu_dropout_forward' not in read(str(copy), 'cs231n/layer_utils.py')
+
+
+def test_alt_solution_sections_must_match_regions():
+    text = 'def f():\n    x = None\n    %s\n    x = 1\n    %s\n    return x\n' % (START, END)
+    new, used = ALT.splice_file('m.py', R.stub_py(text, 'm.py')[0],
+                                '# header\n# @@ f\nx = 2\nif x:\n    x += 1\n')
+    assert '    x = 2\n    if x:\n        x += 1\n' in new and list(used) == ['f']
+    with pytest.raises(ALT.AltError, match=r"no section for the region\(s\) f"):
+        ALT.splice_file('m.py', text, '# @@ g\nx = 2\n')
+    with pytest.raises(ALT.AltError, match=r"section\(s\) g match no region"):
+        ALT.splice_file('m.py', text, '# @@ f\nx = 2\n# @@ g\nx = 3\n')
+    with pytest.raises(ALT.AltError, match='appears twice'):
+        ALT.parse_sections('# @@ f\nx = 1\n# @@ f\nx = 2\n', 'm.py')
+    with pytest.raises(ALT.AltError, match='is empty'):
+        ALT.parse_sections('# @@ f\n\n', 'm.py')
+
+
+def test_alt_solution_that_copies_the_model_answer_is_a_problem(tmp_path):
+    """splice_release reports a section that is the model answer written the same way."""
+    path = 'cs231n/layers.py'
+    model = ALT.model_bodies(path)
+    assert ALT._normalized(model['affine_forward']) == ALT._normalized(
+        ['# a comment\n'] + [l.replace(' ', '') + '\n' for l in model['affine_forward']])
+    alt = ALT.parse_sections(read(ROOT, ALT.alt_file(path)), path)
+    assert ALT._normalized(alt['affine_forward']) != ALT._normalized(model['affine_forward'])
