@@ -11,7 +11,7 @@ SETTINGS = {  # key: (type, default)
     'output_kb': (int, 256),
     'file_mb': (int, 16),
     'visibility': (str, 'visible'),
-    'submission_timeout': (float, 600.0),
+    'submission_timeout': (float, 480.0),
 }
 VISIBILITIES = ('visible', 'hidden', 'after_due_date', 'after_published')
 
