@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 from cs231n.data_utils import get_CIFAR10_data  # noqa: E402
 from cs231n.datasets import cifar10_dir  # noqa: E402
-from cs231n.datasets.cifar10 import missing_message  # noqa: E402
+from cs231n.datasets.batches import missing_message  # noqa: E402
 
 
 def main():

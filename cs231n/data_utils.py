@@ -13,7 +13,7 @@ import pickle
 import numpy as np
 
 from cs231n.datasets import DATA_DIR_ENV, cifar10_dir
-from cs231n.datasets.cifar10 import (BATCHES, ROWS, InvalidDataError, missing_message,
+from cs231n.datasets.batches import (BATCHES, ROWS, InvalidDataError, missing_message,
                                      read_batch, read_label_names)
 
 __all__ = ['CLASSES', 'InvalidDataError', 'load_pickle', 'load_CIFAR_batch', 'load_CIFAR10',

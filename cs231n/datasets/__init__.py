@@ -6,8 +6,11 @@ CS231N_DATA_DIR overrides it; it names the folder that HOLDS
 `cifar-10-batches-py`, the same meaning as `--data-dir` of
 `python -m cs231n.datasets` and `data_dir=` of `get_CIFAR10_data`.
 
-Importing this package is cheap: the download code lives in `.cifar10` and
-needs numpy (and requests only when it downloads).
+Importing this package is cheap. The work is done in its modules, which need
+numpy (and requests only to download):
+- batches: the batch files' layout, reading and validating them;
+- download: HTTP(S) downloads with resume and progress;
+- install: md5 check, safe extraction, atomic install, and fetch().
 """
 import os
 

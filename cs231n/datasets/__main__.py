@@ -86,30 +86,32 @@ def main(argv=None, prog=None):
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     # Import late so that --help works even without numpy.
-    from . import cifar10
+    from .batches import DatasetError, missing_message, validate_folder
+    from .download import DownloadError, DownloadInterrupted
+    from .install import fetch
 
     source = args.source or args.url or os.environ.get(SOURCE_ENV) or None
     target = os.path.join(data_dir(args.data_dir), CIFAR10_FOLDER)
     try:
         if args.check:
             if not os.path.lexists(target):
-                print('error: %s' % cifar10.missing_message(target), file=sys.stderr)
+                print('error: %s' % missing_message(target), file=sys.stderr)
                 return 1
-            cifar10.validate_folder(target)
+            validate_folder(target)
             print('CIFAR-10 is present and valid at %s' % target)
             return 0
-        path, already = cifar10.fetch(
+        path, already = fetch(
             data_dir=args.data_dir, source=source, accept_md5=args.accept_md5,
             allow_unofficial=args.allow_unofficial, timeout=args.timeout,
             retries=args.retries, force=args.force, keep_archive=args.keep_archive)
-    except cifar10.DownloadError as e:
+    except DownloadError as e:
         print('error: %s' % e, file=sys.stderr)
-        if not isinstance(e, cifar10.DownloadInterrupted):
+        if not isinstance(e, DownloadInterrupted):
             print('If you have a copy, pass it with:  %s --source /path/to/cifar-10-python.tar.gz'
                   '  (or an extracted %s folder, or a mirror URL; env %s works too)'
                   % (parser.prog, CIFAR10_FOLDER, SOURCE_ENV), file=sys.stderr)
         return 1
-    except cifar10.DatasetError as e:
+    except DatasetError as e:
         print('error: %s' % e, file=sys.stderr)
         return 1
     except OSError as e:  # e.g. a read-only or full data folder

@@ -8,7 +8,7 @@ import pytest
 from cs231n import data_utils
 from cs231n.data_utils import (CLASSES, InvalidDataError, get_CIFAR10_data, load_CIFAR10,
                                load_CIFAR10_label_names, load_CIFAR_batch, load_pickle)
-from cs231n.datasets import cifar10
+from cs231n.datasets import batches
 from staff.tests.cifar_fixtures import BATCHES, dump_py2, dump_py3, write_folder
 
 
@@ -225,7 +225,7 @@ def _real_copy():
 def test_real_copy_validates_and_loads():
     base = _real_copy()
     folder = os.path.join(base, 'cifar-10-batches-py')
-    cifar10.validate_folder(folder)
+    batches.validate_folder(folder)
     assert load_CIFAR10_label_names(base) == list(CLASSES)
     for dtype in (np.float32, np.float64):
         data = get_CIFAR10_data(dtype=dtype, data_dir=base)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from cs231n import datasets
-from cs231n.datasets import cifar10
+from cs231n.datasets import batches, download, install
 from staff.tests.cifar_fixtures import (REPO, Site, clean_env, closed_port_url, dump_py2, leftovers,
                                   member, run_cli, serve, tar_folder, write_folder)
 
@@ -71,7 +71,7 @@ def test_download_success_shows_progress_and_is_idempotent(good, site, work):
     assert 5 <= len(lines) <= 12, proc.stderr
     assert lines[-1][2] == '100' and lines[-1][0] == lines[-1][1]
     assert 'downloaded' in proc.stderr
-    cifar10.validate_folder(installed(data))
+    batches.validate_folder(installed(data))
     assert leftovers(data) == []   # archive and .part removed, no .tmp-*
     assert site.log == [(PATH, None)]
 
@@ -105,7 +105,7 @@ def test_resume_after_cut_transfer(good, site, work):
     assert 'resuming at' in second.stderr
     assert site.log == [(PATH, None), (PATH, 'bytes=%d-' % kept)]
     assert re.search(r'MB of [\d.]+ MB \(100%\)', second.stderr)
-    cifar10.validate_folder(installed(data))
+    batches.validate_folder(installed(data))
     assert leftovers(data) == []
 
 
@@ -134,12 +134,12 @@ def test_ctrl_c_keeps_the_part_and_installs_nothing(good, site, work):
 
 
 def test_dropped_transfer_resumes_within_one_run(good, site, tmp_path, monkeypatch):
-    monkeypatch.setattr(cifar10, 'RETRY_PAUSE', 0.0)
+    monkeypatch.setattr(download, 'RETRY_PAUSE', 0.0)
     site.cut_at, site.cuts = 300000, 2
     log = io.StringIO()
     with serve(site) as base:
-        part = cifar10.download(base + PATH, str(tmp_path / 'a.tar.gz'), retries=2, log=log)
-    assert cifar10.md5_file(part) == good['md5']
+        part = download.download(base + PATH, str(tmp_path / 'a.tar.gz'), retries=2, log=log)
+    assert install.md5_file(part) == good['md5']
     assert 'retry 2 of 2' in log.getvalue()
     ranges = [r for _, r in site.log]
     assert len(ranges) == 3 and ranges[0] is None
@@ -155,9 +155,9 @@ def test_server_ignoring_range_restarts_from_zero(good, site, tmp_path):
     site.ignore_range = True
     log = io.StringIO()
     with serve(site) as base:
-        part = cifar10.download(base + PATH, dest, log=log)
+        part = download.download(base + PATH, dest, log=log)
     assert 'does not support resuming' in log.getvalue()
-    assert cifar10.md5_file(part) == good['md5']
+    assert install.md5_file(part) == good['md5']
 
 
 def test_complete_part_is_not_downloaded_again(good, site, tmp_path):
@@ -167,8 +167,8 @@ def test_complete_part_is_not_downloaded_again(good, site, tmp_path):
     with open(dest + '.part', 'wb') as f:
         f.write(good['bytes'])
     with serve(site) as base:
-        part = cifar10.download(base + PATH, dest, log=io.StringIO())
-    assert cifar10.md5_file(part) == good['md5']
+        part = download.download(base + PATH, dest, log=io.StringIO())
+    assert install.md5_file(part) == good['md5']
     assert site.log == [(PATH, 'bytes=%d-' % len(good['bytes']))]
 
 
@@ -176,7 +176,7 @@ def test_md5_mismatch_extracts_nothing(site, work):
     cwd, data = work
     with serve(site) as base:
         proc = run_cli(['--url', base + PATH, '--data-dir', str(data)], cwd)
-    assert_clean_failure(proc, data, 'expected %s' % cifar10.MD5, '--accept-md5',
+    assert_clean_failure(proc, data, 'expected %s' % install.MD5, '--accept-md5',
                          'nothing was extracted')
     assert leftovers(data) == []
 
@@ -213,15 +213,15 @@ def test_kept_archive_is_reused_without_the_network(tmp_path):
         site = Site({PATH: f.read()})
     data = tmp_path / 'data'
     with serve(site) as base:
-        cifar10.fetch(data_dir=str(data), url=base + PATH, accept_md5=[md5], rows=20,
+        install.fetch(data_dir=str(data), url=base + PATH, accept_md5=[md5], rows=20,
                       keep_archive=True, log=io.StringIO())
     assert leftovers(data) == ['cifar-10-python.tar.gz']
     shutil.rmtree(installed(data))
     log = io.StringIO()
-    path, already = cifar10.fetch(data_dir=str(data), url=closed_port_url(),
+    path, already = install.fetch(data_dir=str(data), url=closed_port_url(),
                                   accept_md5=[md5], rows=20, log=log)
     assert not already and 'using the archive already at' in log.getvalue()
-    cifar10.validate_folder(path, rows=20)
+    batches.validate_folder(path, rows=20)
     assert leftovers(data) == []
 
 
@@ -249,8 +249,8 @@ def test_unsafe_member_is_rejected(kind, tmp_path):
     archive = str(tmp_path / 'evil.tar.gz')
     tar_folder(str(src), archive, EVIL[kind])
     data = tmp_path / 'data'
-    with pytest.raises(cifar10.UnsafeArchiveError, match='refusing member|refusing link'):
-        cifar10.fetch(data_dir=str(data), source=archive, allow_unofficial=True,
+    with pytest.raises(install.UnsafeArchiveError, match='refusing member|refusing link'):
+        install.fetch(data_dir=str(data), source=archive, allow_unofficial=True,
                       log=io.StringIO())
     assert not os.path.exists(installed(data))
     assert leftovers(data) == []
@@ -280,8 +280,8 @@ def test_truncated_archive_is_reported(good, tmp_path):
     archive = str(tmp_path / 'short.tar.gz')
     with open(archive, 'wb') as f:
         f.write(good['bytes'][:len(good['bytes']) // 3])
-    with pytest.raises(cifar10.InvalidDataError, match='not a readable .tar.gz'):
-        cifar10.fetch(data_dir=str(tmp_path / 'data'), source=archive,
+    with pytest.raises(batches.InvalidDataError, match='not a readable .tar.gz'):
+        install.fetch(data_dir=str(tmp_path / 'data'), source=archive,
                       allow_unofficial=True, log=io.StringIO())
     assert leftovers(tmp_path / 'data') == []
 
@@ -289,11 +289,11 @@ def test_truncated_archive_is_reported(good, tmp_path):
 def test_interrupt_during_extraction_leaves_nothing(good, tmp_path, monkeypatch):
     def ctrl_c(*args):
         raise KeyboardInterrupt
-    monkeypatch.setattr(cifar10, 'validate_folder', ctrl_c)
+    monkeypatch.setattr(install, 'validate_folder', ctrl_c)
     data = tmp_path / 'data'
     data.mkdir()
     with pytest.raises(KeyboardInterrupt):
-        cifar10.install_archive(good['archive'], installed(data), log=io.StringIO())
+        install.install_archive(good['archive'], installed(data), log=io.StringIO())
     assert os.listdir(str(data)) == []
 
 
@@ -331,7 +331,7 @@ def test_folder_source_and_env_variables(good, work):
                     CS231N_DATA_DIR=str(data))
     proc = run_cli([], cwd, env=env)
     assert proc.returncode == 0, proc.stderr
-    cifar10.validate_folder(installed(data))
+    batches.validate_folder(installed(data))
     assert sorted(os.listdir(installed(data))) == sorted(os.listdir(good['folder']))
     proc = run_cli(['--check'], cwd, env=env)
     assert proc.returncode == 0 and 'present and valid' in proc.stdout
@@ -344,8 +344,8 @@ def test_invalid_folder_source_is_refused(good, work, tmp_path):
     os.remove(str(broken / 'data_batch_4'))
     proc = run_cli(['--source', str(broken), '--data-dir', str(data)], cwd)
     assert_clean_failure(proc, data, 'missing data_batch_4')
-    with pytest.raises(cifar10.DatasetError, match='no such file or folder'):
-        cifar10.fetch(data_dir=str(data), source=str(tmp_path / 'no-such-thing'),
+    with pytest.raises(batches.DatasetError, match='no such file or folder'):
+        install.fetch(data_dir=str(data), source=str(tmp_path / 'no-such-thing'),
                       log=io.StringIO())
     assert leftovers(data) == []
 
@@ -355,17 +355,17 @@ def test_partial_folder_is_replaced_atomically(good, tmp_path):
     stale = data / 'cifar-10-batches-py'
     stale.mkdir(parents=True)
     shutil.copy(os.path.join(good['folder'], 'data_batch_1'), str(stale))
-    with pytest.raises(cifar10.InvalidDataError, match='missing data_batch_2'):
-        cifar10.validate_folder(str(stale))
+    with pytest.raises(batches.InvalidDataError, match='missing data_batch_2'):
+        batches.validate_folder(str(stale))
     # A failing source leaves the old folder exactly as it was.
     log = io.StringIO()
-    with pytest.raises(cifar10.DownloadError):
-        cifar10.fetch(data_dir=str(data), source=closed_port_url(), log=log)
+    with pytest.raises(download.DownloadError):
+        install.fetch(data_dir=str(data), source=closed_port_url(), log=log)
     assert 'found an incomplete or invalid copy' in log.getvalue()
     assert os.listdir(str(stale)) == ['data_batch_1']
-    path, already = cifar10.fetch(data_dir=str(data), source=good['folder'], log=log)
+    path, already = install.fetch(data_dir=str(data), source=good['folder'], log=log)
     assert path == str(stale) and not already
-    cifar10.validate_folder(path)
+    batches.validate_folder(path)
     assert leftovers(data) == []
 
 
@@ -378,7 +378,7 @@ def test_get_datasets_sh_keeps_relative_paths(good, tmp_path):
                           cwd=str(tmp_path), env=env, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
-    cifar10.validate_folder(installed(tmp_path / 'data'))
+    batches.validate_folder(installed(tmp_path / 'data'))
     proc = subprocess.run([os.path.join(REPO, 'get_datasets.sh'), '--timeout', '-1'],
                           cwd=str(tmp_path), env=env, capture_output=True, text=True)
     assert proc.returncode == 2 and 'get_datasets.sh: error:' in proc.stderr
@@ -389,15 +389,15 @@ def test_get_datasets_sh_keeps_relative_paths(good, tmp_path):
 def test_validator_names_the_bad_file(tmp_path):
     folder = str(tmp_path / 'cifar-10-batches-py')
     write_folder(folder, rows=20)
-    cifar10.validate_folder(folder, rows=20)
-    with pytest.raises(cifar10.InvalidDataError, match=r"data_batch_1: 'data' should be "
+    batches.validate_folder(folder, rows=20)
+    with pytest.raises(batches.InvalidDataError, match=r"data_batch_1: 'data' should be "
                                                        r"a \(10000, 3072\) uint8"):
-        cifar10.validate_folder(folder)
+        batches.validate_folder(folder)
     bad = os.path.join(folder, 'data_batch_3')
     with open(bad, 'r+b') as f:
         f.truncate(5000)
-    with pytest.raises(cifar10.InvalidDataError, match='data_batch_3: unreadable'):
-        cifar10.validate_folder(folder, rows=20)
+    with pytest.raises(batches.InvalidDataError, match='data_batch_3: unreadable'):
+        batches.validate_folder(folder, rows=20)
 
 
 def test_validator_checks_labels_and_meta(tmp_path):
@@ -407,15 +407,15 @@ def test_validator_checks_labels_and_meta(tmp_path):
     write_folder(folder, rows=20)
     data = np.zeros((20, 3072), np.uint8)
     dump_py2(batch_dict(data, [3] * 19 + [10]), os.path.join(folder, 'test_batch'))
-    with pytest.raises(cifar10.InvalidDataError, match=r'test_batch: labels should lie in 0..9'):
-        cifar10.validate_folder(folder, rows=20)
+    with pytest.raises(batches.InvalidDataError, match=r'test_batch: labels should lie in 0..9'):
+        batches.validate_folder(folder, rows=20)
     dump_py2(batch_dict(data, [3] * 19), os.path.join(folder, 'test_batch'))
-    with pytest.raises(cifar10.InvalidDataError, match=r"test_batch: 'labels' should be 20"):
-        cifar10.validate_folder(folder, rows=20)
+    with pytest.raises(batches.InvalidDataError, match=r"test_batch: 'labels' should be 20"):
+        batches.validate_folder(folder, rows=20)
     dump_py2(batch_dict(data, [3] * 20), os.path.join(folder, 'test_batch'))
     dump_py2({'label_names': ['a']}, os.path.join(folder, 'batches.meta'))
-    with pytest.raises(cifar10.InvalidDataError, match='batches.meta'):
-        cifar10.validate_folder(folder, rows=20)
+    with pytest.raises(batches.InvalidDataError, match='batches.meta'):
+        batches.validate_folder(folder, rows=20)
 
 
 def test_batch_reader_runs_no_code(tmp_path):
@@ -427,9 +427,9 @@ def test_batch_reader_runs_no_code(tmp_path):
     path = str(tmp_path / 'data_batch_1')
     with open(path, 'wb') as f:
         pickle.dump({'data': Evil(), 'labels': []}, f, protocol=2)
-    with pytest.raises(cifar10.InvalidDataError, match='data_batch_1: unreadable.*unexpected '
+    with pytest.raises(batches.InvalidDataError, match='data_batch_1: unreadable.*unexpected '
                                                        'object (posix|nt).system'):
-        cifar10.read_batch(path)
+        batches.read_batch(path)
     assert not (tmp_path / 'pwned').exists()
 
 
@@ -438,10 +438,10 @@ def test_stale_temp_folders_are_cleaned(tmp_path):
     stale, fresh = data / '.tmp-new-old', data / '.tmp-new-recent'
     stale.mkdir(parents=True)
     fresh.mkdir()
-    old = time.time() - 2 * cifar10.STALE_TMP_SECONDS
+    old = time.time() - 2 * install.STALE_TMP_SECONDS
     os.utime(str(stale), (old, old))
-    with pytest.raises(cifar10.DatasetError, match='no such file or folder'):
-        cifar10.fetch(data_dir=str(data), source=str(tmp_path / 'none'), log=io.StringIO())
+    with pytest.raises(batches.DatasetError, match='no such file or folder'):
+        install.fetch(data_dir=str(data), source=str(tmp_path / 'none'), log=io.StringIO())
     assert leftovers(data) == ['.tmp-new-recent']
 
 
