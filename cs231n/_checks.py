@@ -261,3 +261,22 @@ def check_grads(fn, grads, params):
                          % (fn, sorted(grads), sorted(params)))
     return {k: check_output(fn, 'grads[%r]' % k, g, params[k].shape, params[k].dtype)
             for k, g in grads.items()}
+
+def check_path(fn, name, value, allow_none=False):
+    """Raise unless value is a path: a str or os.PathLike naming one (or
+    None, if allow_none).
+
+    Returns:
+    - value as a str, or None
+    """
+    import os  # local, to keep this late addition self-contained; may move to the top
+    if value is None and allow_none:
+        return None
+    try:
+        path = os.fspath(value)
+    except TypeError:
+        path = None
+    if not isinstance(path, str):
+        raise TypeError('%s: %s must be a path (a str or os.PathLike)%s, got %s'
+                        % (fn, name, ' or None' if allow_none else '', describe(value)))
+    return path

@@ -12,6 +12,7 @@ import pickle
 
 import numpy as np
 
+from cs231n._checks import check_dtype, check_int, check_path
 from cs231n.datasets import DATA_DIR_ENV, cifar10_dir
 from cs231n.datasets.batches import (BATCHES, ROWS, InvalidDataError, missing_message,
                                      read_batch, read_label_names)
@@ -33,16 +34,6 @@ def load_pickle(f):
     with str keys and numpy restores their arrays byte for byte.
     """
     return pickle.load(f, encoding='latin1')
-
-
-def _float_dtype(dtype):
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as e:
-        raise TypeError('dtype must be np.float32 or np.float64, got %r' % (dtype,)) from e
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError('dtype must be np.float32 or np.float64, got %s' % dt)
-    return dt
 
 
 def _missing(path, data_dir):
@@ -88,10 +79,12 @@ def load_CIFAR_batch(filename, dtype=np.float64):
     - X: array of shape (10000, 32, 32, 3) (channels last), pixel values 0..255.
     - Y: int64 array of shape (10000,), labels in 0..9.
 
-    Raises FileNotFoundError if the file is missing, InvalidDataError (a
-    ValueError) naming the file if it is truncated or corrupt.
+    Raises ValueError for a bad dtype; FileNotFoundError if the file is
+    missing, InvalidDataError (a ValueError) naming the file if it is
+    truncated or corrupt.
     """
-    dt = _float_dtype(dtype)
+    filename = check_path('load_CIFAR_batch', 'filename', filename)
+    dt = check_dtype('load_CIFAR_batch', 'dtype', dtype)
     data, labels = _read(filename)
     return _channels_last(data, dt), labels
 
@@ -109,17 +102,13 @@ def load_CIFAR10(ROOT, dtype=np.float64):
     - Ytr: (50000,) int64 training labels.
     - Xte: (10000, 32, 32, 3) test images.
     - Yte: (10000,) int64 test labels.
+
+    Raises as load_CIFAR_batch does.
     """
-    dt = _float_dtype(dtype)
-    Xtr, Ytr, Xte, Yte = _load_raw(os.fspath(ROOT))
+    ROOT = check_path('load_CIFAR10', 'ROOT', ROOT)
+    dt = check_dtype('load_CIFAR10', 'dtype', dtype)
+    Xtr, Ytr, Xte, Yte = _load_raw(ROOT)
     return _channels_last(Xtr, dt), Ytr, _channels_last(Xte, dt), Yte
-
-
-def _check_count(name, value, limit):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError('%s must be an int, got %r' % (name, value))
-    if not 0 < value <= limit:
-        raise ValueError('%s must be between 1 and %d, got %d' % (name, limit, value))
 
 
 def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000,
@@ -147,16 +136,19 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000,
     - X_val: (num_validation, 3, 32, 32); y_val: (num_validation,) int64
     - X_test: (num_test, 3, 32, 32); y_test: (num_test,) int64
 
-    Raises FileNotFoundError (naming the path and the command that fetches
-    the data) if it is missing, InvalidDataError naming a corrupt file.
+    Raises ValueError naming a bad argument, before anything is read;
+    FileNotFoundError (naming the path and the command that fetches the
+    data) if it is missing; InvalidDataError naming a corrupt file.
     """
-    _check_count('num_training', num_training, NUM_TRAIN)
-    _check_count('num_validation', num_validation, NUM_TRAIN)
-    _check_count('num_test', num_test, NUM_TEST)
+    fn = 'get_CIFAR10_data'
+    num_training = check_int(fn, 'num_training', num_training, '[1, %d]' % NUM_TRAIN)
+    num_validation = check_int(fn, 'num_validation', num_validation, '[1, %d]' % NUM_TRAIN)
+    num_test = check_int(fn, 'num_test', num_test, '[1, %d]' % NUM_TEST)
+    dt = check_dtype(fn, 'dtype', dtype)
+    data_dir = check_path(fn, 'data_dir', data_dir, allow_none=True)
     if num_training + num_validation > NUM_TRAIN:
-        raise ValueError('num_training + num_validation must be at most %d, got %d + %d'
-                         % (NUM_TRAIN, num_training, num_validation))
-    dt = _float_dtype(dtype)
+        raise ValueError('%s: num_training + num_validation must be at most %d, got %d + %d'
+                         % (fn, NUM_TRAIN, num_training, num_validation))
     Xtr, ytr, Xte, yte = _load_raw(cifar10_dir(data_dir), data_dir)
 
     train = slice(0, num_training)
@@ -192,7 +184,10 @@ def load_CIFAR10_label_names(data_dir=None):
 
     Returns: list of the 10 class names, in label order (read from
     batches.meta; CLASSES holds the same names without reading anything).
+
+    Raises as get_CIFAR10_data does.
     """
+    data_dir = check_path('load_CIFAR10_label_names', 'data_dir', data_dir, allow_none=True)
     path = os.path.join(cifar10_dir(data_dir), 'batches.meta')
     try:
         return read_label_names(path)
