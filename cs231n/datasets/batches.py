@@ -13,6 +13,7 @@ import pickle
 
 import numpy as np
 
+from .._checks import describe
 from . import FETCH_HINT
 
 BATCHES = tuple('data_batch_%d' % i for i in range(1, 6)) + ('test_batch',)
@@ -92,24 +93,18 @@ def read_batch(path, rows=ROWS):
     if (not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2
             or data.shape[1] != PIXELS or (rows is not None and data.shape[0] != rows)):
         raise InvalidDataError("%s: 'data' should be a %s uint8 array, got %s"
-                               % (path, want, _describe(data)))
+                               % (path, want, describe(data)))
     try:
         labels = np.asarray(d['labels'])
     except Exception as e:
         raise InvalidDataError("%s: 'labels' is not a list of ints: %s" % (path, e)) from e
     if labels.shape != (data.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
         raise InvalidDataError("%s: 'labels' should be %d ints, got %s"
-                               % (path, data.shape[0], _describe(labels)))
+                               % (path, data.shape[0], describe(labels)))
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
         raise InvalidDataError("%s: labels should lie in 0..%d, found %d..%d"
                                % (path, NUM_CLASSES - 1, labels.min(), labels.max()))
     return np.ascontiguousarray(data), labels.astype(np.int64, copy=False)
-
-
-def _describe(a):
-    if isinstance(a, np.ndarray):
-        return 'shape %s dtype %s' % (a.shape, a.dtype)
-    return type(a).__name__
 
 
 def read_label_names(path):

@@ -321,7 +321,8 @@ def test_allow_unofficial_still_validates(work, tmp_path):
     proc = run_cli(['--source', archive, '--data-dir', str(data), '--allow-unofficial'], cwd)
     assert 'has md5 %s, not the official' % md5 in proc.stderr
     assert_clean_failure(proc, data, "does not hold a valid CIFAR-10: data_batch_1: 'data' "
-                                     "should be a (10000, 3072) uint8 array, got shape (20, 3072)")
+                                     "should be a (10000, 3072) uint8 array, got an array of "
+                                     "shape (20, 3072)")
     assert leftovers(data) == []
 
 
