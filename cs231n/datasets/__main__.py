@@ -1,19 +1,25 @@
 """Fetch CIFAR-10:  python -m cs231n.datasets [--source PATH_OR_URL] ...
 
 Run with --help for the options. Exit status: 0 when a valid copy is in
-place, 1 when fetching failed, 2 for a usage error, 130 on Ctrl-C.
+place, 1 when fetching failed, 2 for a usage error, 130 on Ctrl-C, 143 on
+SIGTERM (both clean up the same way: nothing half-installed is left).
 """
 import argparse
 import os
 import re
 import sys
 
+from .._files import Terminated, terminate_as_interrupt
 from . import CIFAR10_FOLDER, DATA_DIR_ENV, DEFAULT_DATA_DIR, SOURCE_ENV, data_dir
 
 EPILOG = """\
 environment:
   %(source)s    default for --source
   %(data)s   default for --data-dir (the folder that holds %(folder)s)
+
+exit status:
+  0 a valid copy is in place, 1 fetching failed, 2 usage error,
+  130 Ctrl-C, 143 SIGTERM (both leave nothing half-installed)
 
 examples:
   %(prog)s
@@ -83,8 +89,31 @@ def build_parser(prog=None):
 
 
 def main(argv=None, prog=None):
+    """
+    Run the command line.
+
+    Inputs:
+    - argv: the arguments (default sys.argv[1:]).
+    - prog: the program name for help and messages.
+
+    Returns: the exit status (see the module docstring).
+    """
     parser = build_parser(prog)
     args = parser.parse_args(argv)
+    try:
+        # SIGTERM (kill, a CI job running out of time) then unwinds like
+        # Ctrl-C, so the temporary folders are removed on the way out.
+        with terminate_as_interrupt():
+            return _run(args, parser.prog)
+    except KeyboardInterrupt as e:
+        print('\n%s: nothing was installed. A partial download, if any, is kept '
+              'as a .part file and the next run resumes it.'
+              % ('terminated' if isinstance(e, Terminated) else 'interrupted'),
+              file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
+
+
+def _run(args, prog):
     # Import late so that --help works even without numpy.
     from .batches import DatasetError, missing_message, validate_folder
     from .download import DownloadError, DownloadInterrupted
@@ -109,18 +138,11 @@ def main(argv=None, prog=None):
         if not isinstance(e, DownloadInterrupted):
             print('If you have a copy, pass it with:  %s --source /path/to/cifar-10-python.tar.gz'
                   '  (or an extracted %s folder, or a mirror URL; env %s works too)'
-                  % (parser.prog, CIFAR10_FOLDER, SOURCE_ENV), file=sys.stderr)
+                  % (prog, CIFAR10_FOLDER, SOURCE_ENV), file=sys.stderr)
         return 1
-    except DatasetError as e:
+    except (DatasetError, OSError) as e:  # OSError: e.g. a read-only or full data folder
         print('error: %s' % e, file=sys.stderr)
         return 1
-    except OSError as e:  # e.g. a read-only or full data folder
-        print('error: %s' % e, file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print('\ninterrupted: nothing was installed. A partial download, if any, is kept '
-              'as a .part file and the next run resumes it.', file=sys.stderr)
-        return 130
     if already:
         print('CIFAR-10 already present and valid at %s' % path)
     else:

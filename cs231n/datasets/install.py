@@ -335,6 +335,6 @@ def _download_and_install(url, base, target, accepted, allow_unofficial, timeout
     except Exception:
         os.remove(archive)
         raise
-    # On Ctrl-C above, the verified archive stays and the next run uses it.
+    # On Ctrl-C or SIGTERM above, the verified archive stays and the next run uses it.
     if not keep_archive:
         os.remove(archive)

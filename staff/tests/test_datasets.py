@@ -109,8 +109,11 @@ def test_resume_after_cut_transfer(good, site, work):
     assert leftovers(data) == []
 
 
-@pytest.mark.skipif(os.name != 'posix', reason='sends SIGINT')
-def test_ctrl_c_keeps_the_part_and_installs_nothing(good, site, work):
+@pytest.mark.skipif(os.name != 'posix', reason='sends POSIX signals')
+@pytest.mark.parametrize('sig, status, word', [(signal.SIGINT, 130, 'interrupted'),
+                                               (signal.SIGTERM, 143, 'terminated')])
+def test_signal_mid_download_keeps_the_part_and_installs_nothing(sig, status, word, good, site,
+                                                                 work):
     cwd, data = work
     site.stall_at = 500000
     part = os.path.join(str(data), 'cifar-10-python.tar.gz.part')
@@ -124,12 +127,65 @@ def test_ctrl_c_keeps_the_part_and_installs_nothing(good, site, work):
         while not (os.path.exists(part) and os.path.getsize(part) > 0):
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
-    assert 'interrupted' in err and 'Traceback' not in err
+    assert proc.returncode == status, err
+    assert '%s: nothing was installed' % word in err and 'Traceback' not in err
+    assert 'kept as a .part file and the next run resumes it' in err
     assert os.path.getsize(part) > 0
     assert leftovers(data) == ['cifar-10-python.tar.gz.part']
+    assert not os.path.exists(installed(data))
+
+
+# The CLI, made to stop after it has extracted `members` members of the archive
+# (batches.meta, data_batch_1, ...), so that a signal surely arrives mid-extraction.
+PAUSING_CLI = r"""
+import shutil, sys, time
+members, real_copy = int(sys.argv[1]), shutil.copyfileobj
+def copy_then_pause(src, dst, length=0):
+    global members
+    real_copy(src, dst, length)
+    members -= 1
+    if members == 0:
+        dst.flush()
+        print('PAUSED', file=sys.stderr, flush=True)
+        time.sleep(120)
+shutil.copyfileobj = copy_then_pause
+from cs231n.datasets.__main__ import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def start_paused_install(good, data, cwd, members=3):
+    """Start the CLI on the full-size archive; return it, paused after writing
+    `members` members, and the temporary folder they are in."""
+    proc = subprocess.Popen(
+        [sys.executable, '-c', PAUSING_CLI, str(members), '--source', good['archive'],
+         '--data-dir', str(data), '--accept-md5', good['md5']],
+        cwd=str(cwd), env=clean_env(), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    err = []
+    for line in proc.stderr:
+        err.append(line)
+        if line.startswith('PAUSED'):
+            break
+    assert err and err[-1].startswith('PAUSED'), ''.join(err)
+    tmp = [n for n in leftovers(data) if n.startswith('.tmp-new-')]
+    assert len(tmp) == 1, leftovers(data)
+    return proc, os.path.join(str(data), tmp[0])
+
+
+@pytest.mark.skipif(os.name != 'posix', reason='sends SIGTERM')
+def test_sigterm_mid_extraction_cleans_up_like_ctrl_c(good, work):
+    cwd, data = work
+    proc, tmp = start_paused_install(good, data, cwd)
+    # A real partial install: two full batches (~62 MB) are on disk.
+    extracted = os.path.join(tmp, 'cifar-10-batches-py')
+    assert sorted(os.listdir(extracted)) == ['batches.meta', 'data_batch_1', 'data_batch_2']
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert 'terminated: nothing was installed' in err and 'Traceback' not in err
+    assert leftovers(data) == []     # the temporary folder went with the process
     assert not os.path.exists(installed(data))
 
 
