@@ -7,11 +7,15 @@ Guarantees:
 - Extraction happens in a `.tmp-*` folder beside the target and is validated
   there; only then is it renamed into place. A failed or interrupted run never
   leaves a half-populated `cifar-10-batches-py`.
+- A `.tmp-*` folder that a killed run (SIGKILL, power loss) could not remove
+  carries its owner's pid and host name: the next run removes it at once if
+  that process is gone, and after STALE_TMP_SECONDS otherwise.
 """
 import hashlib
 import os
 import re
 import shutil
+import socket
 import tarfile
 import tempfile
 import time
@@ -27,8 +31,13 @@ MD5 = 'c58f30108f718f92721af3b95e74349a'
 ARCHIVE_NAME = 'cifar-10-python.tar.gz'
 # A batch pickle is ~31 MB; anything far bigger is not CIFAR-10 (or is a bomb).
 MAX_MEMBER_BYTES = 64 << 20
-# .tmp-* folders older than this can only be left over from a killed run.
+# A .tmp-* folder whose owner may still be running (or cannot be told) is only
+# removed once it is this old; no install takes nearly as long.
 STALE_TMP_SECONDS = 3600
+# The host part of temporary names: letters, digits and dots only, so that
+# '-' separates the fields of the name.
+_HOST = re.sub(r'[^A-Za-z0-9.]+', '_', socket.gethostname())[:40] or 'unknown'
+_TMP_NAME = re.compile(r'\.tmp-[a-z]+-(\d+)-([A-Za-z0-9._]+)-')
 
 
 class ChecksumError(DatasetError):
@@ -103,7 +112,7 @@ def _extract_into(archive, out, log):
 
 def new_tmp(base, what='new'):
     """
-    Make a temporary folder in base.
+    Make a temporary folder in base, named after this process.
 
     Inputs:
     - base: the folder to make it in (beside the target, so that renaming
@@ -112,13 +121,35 @@ def new_tmp(base, what='new'):
 
     Returns: the path of the new, empty folder.
     """
-    return tempfile.mkdtemp(prefix='.tmp-%s-' % what, dir=base)
+    return tempfile.mkdtemp(prefix='.tmp-%s-%d-%s-' % (what, os.getpid(), _HOST), dir=base)
+
+
+def _owner_gone(name):
+    """True if the .tmp-* entry `name` was made by a process on this host
+    that has ended; False if it lives, or if that cannot be told."""
+    m = _TMP_NAME.match(name)
+    if m is None or m.group(2) != _HOST or os.name != 'posix':
+        # On Windows os.kill(pid, 0) would terminate the process, not probe it.
+        return False
+    pid = int(m.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: alive, but another user's
+        return False
+    return False
 
 
 def clean_stale(base, log=None):
     """
-    Remove `.tmp-*` entries of base older than STALE_TMP_SECONDS: only a
-    killed run leaves them.
+    Remove `.tmp-*` entries of base left by runs that were killed.
+
+    An entry is removed at once if its owner (pid and host in its name) is
+    gone, and after STALE_TMP_SECONDS if its owner lives or is unknown (a
+    name without an owner, another host's run, a reused pid).
 
     Inputs:
     - base: the data folder.
@@ -130,13 +161,26 @@ def clean_stale(base, log=None):
     except OSError:
         return
     for e in entries:
+        if not e.startswith('.tmp-'):
+            continue
         p = os.path.join(base, e)
         try:
-            if e.startswith('.tmp-') and now - os.lstat(p).st_mtime > STALE_TMP_SECONDS:
-                say(log, 'removing %s left over from an interrupted run' % p)
-                shutil.rmtree(p, ignore_errors=True)
+            if _owner_gone(e):
+                why = 'its process has ended'
+            elif now - os.lstat(p).st_mtime > STALE_TMP_SECONDS:
+                why = 'older than %d s' % STALE_TMP_SECONDS
+            else:
+                continue
         except OSError:
-            pass
+            continue
+        say(log, 'removing %s left over from an interrupted run (%s)' % (p, why))
+        if os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            try:
+                os.remove(p)
+            except OSError:
+                pass
 
 
 def _swap_into_place(new, target):

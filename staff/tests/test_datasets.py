@@ -169,7 +169,7 @@ def start_paused_install(good, data, cwd, members=3):
         if line.startswith('PAUSED'):
             break
     assert err and err[-1].startswith('PAUSED'), ''.join(err)
-    tmp = [n for n in leftovers(data) if n.startswith('.tmp-new-')]
+    tmp = [n for n in leftovers(data) if n.startswith('.tmp-new-%d-' % proc.pid)]
     assert len(tmp) == 1, leftovers(data)
     return proc, os.path.join(str(data), tmp[0])
 
@@ -187,6 +187,23 @@ def test_sigterm_mid_extraction_cleans_up_like_ctrl_c(good, work):
     assert 'terminated: nothing was installed' in err and 'Traceback' not in err
     assert leftovers(data) == []     # the temporary folder went with the process
     assert not os.path.exists(installed(data))
+
+
+@pytest.mark.skipif(os.name != 'posix', reason='sends SIGKILL')
+def test_folder_of_a_killed_run_is_removed_by_the_next_run(good, work):
+    cwd, data = work
+    proc, tmp = start_paused_install(good, data, cwd)
+    proc.kill()   # SIGKILL: no clean-up can run
+    proc.communicate(timeout=30)
+    assert leftovers(data) == [os.path.basename(tmp)]
+    # Fresh, but its process is gone: the next run removes it at once.
+    again = run_cli(['--source', good['archive'], '--data-dir', str(data),
+                     '--accept-md5', good['md5']], cwd)
+    assert again.returncode == 0, again.stderr
+    assert 'removing %s left over from an interrupted run (its process has ended)' % tmp \
+        in again.stderr
+    assert leftovers(data) == []
+    batches.validate_folder(installed(data))
 
 
 def test_dropped_transfer_resumes_within_one_run(good, site, tmp_path, monkeypatch):
@@ -491,15 +508,48 @@ def test_batch_reader_runs_no_code(tmp_path):
 
 
 def test_stale_temp_folders_are_cleaned(tmp_path):
+    ended = subprocess.Popen([sys.executable, '-c', 'pass'])
+    ended.wait()
+    alive = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    host = install._HOST
     data = tmp_path / 'data'
-    stale, fresh = data / '.tmp-new-old', data / '.tmp-new-recent'
-    stale.mkdir(parents=True)
-    fresh.mkdir()
-    old = time.time() - 2 * install.STALE_TMP_SECONDS
-    os.utime(str(stale), (old, old))
-    with pytest.raises(batches.DatasetError, match='no such file or folder'):
-        install.fetch(data_dir=str(data), source=str(tmp_path / 'none'), log=io.StringIO())
-    assert leftovers(data) == ['.tmp-new-recent']
+    names = {
+        'ended': '.tmp-new-%d-%s-abc' % (ended.pid, host),    # removed at once
+        'alive': '.tmp-new-%d-%s-abc' % (alive.pid, host),    # kept: its run may go on
+        'alive-old': '.tmp-old-%d-%s-abc' % (alive.pid, host),  # removed: too old
+        'other-host': '.tmp-new-%d-%s-abc' % (ended.pid, host + 'x'),  # kept: cannot tell
+        'unowned': '.tmp-new-recent',                          # kept: cannot tell
+        'unowned-old': '.tmp-new-old',                         # removed: too old
+        'file-old': '.tmp-x1y2.pkl',                           # removed: too old
+    }
+    data.mkdir()
+    for key, name in names.items():
+        if key.startswith('file'):
+            (data / name).write_bytes(b'x')
+        else:
+            (data / name / 'cifar-10-batches-py').mkdir(parents=True)
+        if key.endswith('-old'):
+            old = time.time() - 2 * install.STALE_TMP_SECONDS
+            os.utime(str(data / name), (old, old))
+    log = io.StringIO()
+    try:
+        with pytest.raises(batches.DatasetError, match='no such file or folder'):
+            install.fetch(data_dir=str(data), source=str(tmp_path / 'none'), log=log)
+    finally:
+        alive.kill()
+        alive.wait()
+    assert leftovers(data) == sorted(names[k] for k in ('alive', 'other-host', 'unowned'))
+    assert '%s left over from an interrupted run (its process has ended)' % (
+        data / names['ended']) in log.getvalue()
+    assert log.getvalue().count('older than %d s' % install.STALE_TMP_SECONDS) == 3
+
+
+def test_temporary_folders_are_named_after_their_process(tmp_path):
+    tmp = install.new_tmp(str(tmp_path))
+    assert os.path.basename(tmp).startswith('.tmp-new-%d-%s-' % (os.getpid(), install._HOST))
+    assert os.listdir(tmp) == []
+    install.clean_stale(str(tmp_path), io.StringIO())   # this process's own: kept
+    assert os.path.isdir(tmp)
 
 
 def test_data_dir_resolution(monkeypatch, tmp_path):
