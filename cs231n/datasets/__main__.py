@@ -5,6 +5,7 @@ place, 1 when fetching failed, 2 for a usage error, 130 on Ctrl-C, 143 on
 SIGTERM (both clean up the same way: nothing half-installed is left).
 """
 import argparse
+import math
 import os
 import re
 import sys
@@ -39,9 +40,10 @@ def _seconds(value):
     try:
         v = float(value)
     except ValueError:
-        v = 0.0
-    if not v > 0:
-        raise argparse.ArgumentTypeError('%r is not a positive number of seconds' % value)
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):  # inf overflows the socket timeout
+        raise argparse.ArgumentTypeError('%r is not a positive, finite number of seconds'
+                                         % value)
     return v
 
 

@@ -13,6 +13,7 @@ import re
 import sys
 import time
 
+from .._checks import check_int, check_real
 from .batches import DatasetError
 
 # Seconds to wait before the n-th resume of a dropped transfer: n * RETRY_PAUSE.
@@ -196,8 +197,8 @@ def download(url, dest, timeout=30.0, retries=2, log=None):
     Inputs:
     - url: http(s) URL of the file.
     - dest: the file's final path.
-    - timeout: seconds to wait for the connection and for each read.
-    - retries: how often a dropped transfer is resumed within this call.
+    - timeout: seconds (finite, > 0) to wait for the connection and each read.
+    - retries: how often (>= 0) a dropped transfer is resumed within this call.
     - log: stream for progress and notes (default sys.stderr).
 
     Returns: the path of the complete .part file.
@@ -205,6 +206,8 @@ def download(url, dest, timeout=30.0, retries=2, log=None):
     Raises DownloadError. A transfer cut off midway keeps the .part, so the
     next call resumes it; a request that got nothing leaves no file.
     """
+    timeout = check_real('download', 'timeout', timeout, '(0, inf)')
+    retries = check_int('download', 'retries', retries, '[0, inf)')
     requests = _import_requests()
     stream = sys.stderr if log is None else log
     part = dest + '.part'

@@ -21,6 +21,7 @@ import tempfile
 import time
 import zlib
 
+from .._checks import check_int, check_path, check_real
 from . import CIFAR10_FOLDER
 from . import data_dir as _resolve_data_dir
 from .batches import OPTIONAL, REQUIRED, ROWS, DatasetError, InvalidDataError, validate_folder
@@ -300,9 +301,15 @@ def fetch(data_dir=None, source=None, url=URL, accept_md5=(), allow_unofficial=F
     Returns a tuple (path, already): the installed folder, and True if a valid
     copy was already there and nothing was done.
 
-    Raises DatasetError (DownloadError, ChecksumError, UnsafeArchiveError,
-    InvalidDataError) with a message for users.
+    Raises TypeError or ValueError naming a bad argument; DatasetError
+    (DownloadError, ChecksumError, UnsafeArchiveError, InvalidDataError)
+    with a message for users.
     """
+    data_dir = check_path('fetch', 'data_dir', data_dir, allow_none=True)
+    source = check_path('fetch', 'source', source, allow_none=True)
+    timeout = check_real('fetch', 'timeout', timeout, '(0, inf)')
+    retries = check_int('fetch', 'retries', retries, '[0, inf)')
+    rows = check_int('fetch', 'rows', rows)
     base = _resolve_data_dir(data_dir)
     target = os.path.join(base, CIFAR10_FOLDER)
     accepted = {MD5} | {m.lower() for m in accept_md5}
@@ -323,7 +330,7 @@ def fetch(data_dir=None, source=None, url=URL, accept_md5=(), allow_unofficial=F
     ok = False
     try:
         if source is not None and not _is_url(source):
-            source = os.path.abspath(os.path.expanduser(os.fspath(source)))
+            source = os.path.abspath(os.path.expanduser(source))
             if os.path.isdir(source):
                 inner = os.path.join(source, CIFAR10_FOLDER)
                 folder = inner if os.path.isdir(inner) else source

@@ -572,3 +572,30 @@ def test_help_and_usage_errors(work):
         assert opt in proc.stdout
     proc = run_cli(['--accept-md5', 'xyz'], cwd)
     assert proc.returncode == 2 and 'not an md5' in proc.stderr
+
+
+@pytest.mark.parametrize('value', ['inf', '-inf', 'nan', '1e999', '0', '-1', 'soon'])
+def test_timeout_must_be_finite_and_positive(value, work):
+    cwd, data = work
+    proc = run_cli(['--timeout=' + value, '--data-dir', str(data)], cwd)
+    assert proc.returncode == 2, proc.stderr
+    assert ("argument --timeout: %r is not a positive, finite number of seconds" % value
+            in proc.stderr), proc.stderr
+    assert 'Traceback' not in proc.stderr and not data.exists()
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    ({'timeout': float('inf')}, 'fetch: timeout must be a number in (0, inf), got inf'),
+    ({'timeout': 0}, 'fetch: timeout must be a number in (0, inf), got 0'),
+    ({'retries': -1}, 'fetch: retries must be an integer in [0, inf), got -1'),
+    ({'rows': 0}, 'fetch: rows must be an integer in [1, inf), got 0'),
+    ({'source': 7}, 'fetch: source must be a path (a str or os.PathLike) or None, got 7'),
+])
+def test_fetch_checks_arguments_before_any_work(kwargs, words, tmp_path):
+    data = tmp_path / 'data'
+    with pytest.raises((TypeError, ValueError)) as info:
+        install.fetch(data_dir=str(data), log=io.StringIO(), **kwargs)
+    assert words in str(info.value)
+    assert not data.exists()
+    with pytest.raises(ValueError, match=r'download: timeout must be a number in \(0, inf\)'):
+        download.download(closed_port_url(), str(tmp_path / 'a'), timeout=float('nan'))
