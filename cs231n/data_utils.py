@@ -9,13 +9,14 @@ data with `./get_datasets.sh` (or `python -m cs231n.datasets --help`).
 """
 import os
 import pickle
+import stat
 
 import numpy as np
 
 from cs231n._checks import check_dtype, check_int, check_path
 from cs231n.datasets import DATA_DIR_ENV, cifar10_dir
 from cs231n.datasets.batches import (BATCHES, ROWS, InvalidDataError, missing_message,
-                                     read_batch, read_label_names)
+                                     read_batch, read_label_names, stat_or_none)
 
 __all__ = ['CLASSES', 'InvalidDataError', 'load_pickle', 'load_CIFAR_batch', 'load_CIFAR10',
            'get_CIFAR10_data', 'load_CIFAR10_label_names']
@@ -52,7 +53,8 @@ def _read(path, data_dir=None):
 
 def _load_raw(root, data_dir=None):
     """uint8 (50000, 3072), int64 (50000,), uint8 (10000, 3072), int64 (10000,)."""
-    if not os.path.isdir(root):
+    st = stat_or_none(root)  # an unreadable folder is not reported as missing
+    if st is None or not stat.S_ISDIR(st.st_mode):
         raise _missing(root, data_dir)
     Xtr = np.empty((NUM_TRAIN, 3 * 32 * 32), np.uint8)
     ytr = np.empty(NUM_TRAIN, np.int64)
@@ -80,8 +82,8 @@ def load_CIFAR_batch(filename, dtype=np.float64):
     - Y: int64 array of shape (10000,), labels in 0..9.
 
     Raises ValueError for a bad dtype; FileNotFoundError if the file is
-    missing, InvalidDataError (a ValueError) naming the file if it is
-    truncated or corrupt.
+    missing, PermissionError if it may not be read, InvalidDataError (a
+    ValueError) naming the file if it is truncated or corrupt.
     """
     filename = check_path('load_CIFAR_batch', 'filename', filename)
     dt = check_dtype('load_CIFAR_batch', 'dtype', dtype)
@@ -138,7 +140,8 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000,
 
     Raises ValueError naming a bad argument, before anything is read;
     FileNotFoundError (naming the path and the command that fetches the
-    data) if it is missing; InvalidDataError naming a corrupt file.
+    data) if it is missing; PermissionError if it may not be read;
+    InvalidDataError naming a corrupt file.
     """
     fn = 'get_CIFAR10_data'
     num_training = check_int(fn, 'num_training', num_training, '[1, %d]' % NUM_TRAIN)

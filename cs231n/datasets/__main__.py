@@ -117,7 +117,7 @@ def main(argv=None, prog=None):
 
 def _run(args, prog):
     # Import late so that --help works even without numpy.
-    from .batches import DatasetError, missing_message, validate_folder
+    from .batches import DatasetError, missing_message, stat_or_none, validate_folder
     from .download import DownloadError, DownloadInterrupted
     from .install import fetch
 
@@ -125,7 +125,7 @@ def _run(args, prog):
     target = os.path.join(data_dir(args.data_dir), CIFAR10_FOLDER)
     try:
         if args.check:
-            if not os.path.lexists(target):
+            if stat_or_none(target) is None:
                 print('error: %s' % missing_message(target), file=sys.stderr)
                 return 1
             validate_folder(target)

@@ -10,6 +10,7 @@ users; `python -m cs231n.datasets` prints them without a traceback.
 """
 import os
 import pickle
+import stat
 
 import numpy as np
 
@@ -32,9 +33,38 @@ class InvalidDataError(DatasetError, ValueError):
     """A batch file or folder is missing pieces, truncated or corrupt."""
 
 
+class UnreadableError(DatasetError, PermissionError):
+    """A file or folder is there, but permissions forbid reading it."""
+
+
 def missing_message(path):
     """The error text for a CIFAR-10 folder that is not there."""
     return 'CIFAR-10 not found at %s. Fetch it with:  %s' % (path, FETCH_HINT)
+
+
+def stat_or_none(path, shown=None):
+    """
+    Look a path up, telling "not there" apart from "not allowed to look".
+
+    os.path.isfile and isdir answer False in both cases, which would report
+    an unreadable folder's files as missing.
+
+    Inputs:
+    - path: the file or folder to look up.
+    - shown: the path that error messages name (default path), e.g. the
+      folder whose permissions hide `path`.
+
+    Returns: the os.stat_result, or None if nothing is there.
+
+    Raises UnreadableError (a PermissionError) naming `shown`.
+    """
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except PermissionError as e:
+        raise UnreadableError('%s: cannot be read (permission denied)'
+                              % (path if shown is None else shown)) from e
 
 
 class _BatchUnpickler(pickle.Unpickler):
@@ -60,6 +90,8 @@ def _unpickle(path):
     try:
         with open(path, 'rb') as f:
             return _BatchUnpickler(f, encoding='latin1').load()
+    except PermissionError as e:
+        raise UnreadableError('%s: cannot be read (permission denied)' % path) from e
     except OSError:
         raise
     except Exception as e:  # unpickling garbage can raise almost anything
@@ -80,8 +112,9 @@ def read_batch(path, rows=ROWS):
       each 32x32 row-major, so data.reshape(-1, 3, 32, 32) is channels-first.
     - labels: int64 array of shape (rows,), values in 0..9.
 
-    Raises FileNotFoundError if the file is missing, InvalidDataError (a
-    ValueError) naming the file if it is truncated, corrupt or mis-shaped.
+    Raises FileNotFoundError if the file is missing, UnreadableError (a
+    PermissionError) if it may not be read, InvalidDataError (a ValueError)
+    naming the file if it is truncated, corrupt or mis-shaped.
     """
     d = _unpickle(path)
     if not isinstance(d, dict) or 'data' not in d or 'labels' not in d:
@@ -113,6 +146,8 @@ def read_label_names(path):
     - path: the batches.meta file.
 
     Returns: list of the 10 class names, in label order.
+
+    Raises as read_batch does.
     """
     d = _unpickle(path)
     names = d.get('label_names') if isinstance(d, dict) else None
@@ -131,11 +166,18 @@ def validate_folder(folder, rows=ROWS):
     - folder: the folder that holds data_batch_1..5, test_batch, batches.meta.
     - rows: images expected per batch (10000 for the real data set).
 
-    Raises InvalidDataError naming the folder or the first bad file.
+    Raises InvalidDataError naming the folder or the first bad file;
+    UnreadableError (a PermissionError) naming the folder or file that
+    permissions keep from being read.
     """
-    if not os.path.isdir(folder):
+    st = stat_or_none(folder)
+    if st is None or not stat.S_ISDIR(st.st_mode):
         raise InvalidDataError('%s: not a folder' % folder)
-    missing = [n for n in REQUIRED if not os.path.isfile(os.path.join(folder, n))]
+    missing = []
+    for name in REQUIRED:
+        st = stat_or_none(os.path.join(folder, name), shown=folder)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            missing.append(name)
     if missing:
         raise InvalidDataError('%s: missing %s' % (folder, ', '.join(missing)))
     for name in BATCHES:

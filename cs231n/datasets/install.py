@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import tarfile
 import tempfile
 import time
@@ -24,7 +25,8 @@ import zlib
 from .._checks import check_int, check_path, check_real
 from . import CIFAR10_FOLDER
 from . import data_dir as _resolve_data_dir
-from .batches import OPTIONAL, REQUIRED, ROWS, DatasetError, InvalidDataError, validate_folder
+from .batches import (OPTIONAL, REQUIRED, ROWS, DatasetError, InvalidDataError, UnreadableError,
+                      stat_or_none, validate_folder)
 from .download import download, mb, say
 
 URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz'
@@ -50,11 +52,14 @@ class UnsafeArchiveError(DatasetError):
 
 
 def md5_file(path, chunk=1 << 20):
-    """Returns: the hex md5 of a file."""
+    """Returns: the hex md5 of a file. Raises UnreadableError if it may not be read."""
     h = hashlib.md5(usedforsecurity=False)
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
+    try:
+        with open(path, 'rb') as f:
+            for block in iter(lambda: f.read(chunk), b''):
+                h.update(block)
+    except PermissionError as e:
+        raise UnreadableError('%s: cannot be read (permission denied)' % path) from e
     return h.hexdigest()
 
 
@@ -240,6 +245,8 @@ def install_folder(folder, target, rows=ROWS, log=None):
     Inputs:
     - folder: the folder to copy; it is left as it is.
     - target, rows, log: as for install_archive.
+
+    Raises InvalidDataError or UnreadableError naming folder or a file in it.
     """
     validate_folder(folder, rows)
     tmp = new_tmp(os.path.dirname(target))
@@ -302,8 +309,8 @@ def fetch(data_dir=None, source=None, url=URL, accept_md5=(), allow_unofficial=F
     copy was already there and nothing was done.
 
     Raises TypeError or ValueError naming a bad argument; DatasetError
-    (DownloadError, ChecksumError, UnsafeArchiveError, InvalidDataError)
-    with a message for users.
+    (DownloadError, ChecksumError, UnsafeArchiveError, InvalidDataError,
+    UnreadableError) with a message for users.
     """
     data_dir = check_path('fetch', 'data_dir', data_dir, allow_none=True)
     source = check_path('fetch', 'source', source, allow_none=True)
@@ -331,24 +338,13 @@ def fetch(data_dir=None, source=None, url=URL, accept_md5=(), allow_unofficial=F
     try:
         if source is not None and not _is_url(source):
             source = os.path.abspath(os.path.expanduser(source))
-            if os.path.isdir(source):
-                inner = os.path.join(source, CIFAR10_FOLDER)
-                folder = inner if os.path.isdir(inner) else source
-                if os.path.abspath(folder) == target:
-                    validate_folder(target, rows)
-                    ok = True
-                    return target, True
-                install_folder(folder, target, rows, log)
-            elif os.path.isfile(source):
-                _check_md5(source, accepted, allow_unofficial, source, log)
-                install_archive(source, target, rows, log)
-            else:
-                raise DatasetError('--source %s: no such file or folder' % source)
+            already = _install_local(source, target, accepted, allow_unofficial, rows, log)
         else:
             _download_and_install(source or url, base, target, accepted, allow_unofficial,
                                   timeout, retries, keep_archive, rows, log)
+            already = False
         ok = True
-        return target, False
+        return target, already
     finally:
         if not ok:
             for d in created:  # only folders this call made, and only if empty
@@ -356,6 +352,27 @@ def fetch(data_dir=None, source=None, url=URL, accept_md5=(), allow_unofficial=F
                     os.rmdir(d)
                 except OSError:
                     break
+
+
+def _install_local(source, target, accepted, allow_unofficial, rows, log):
+    """Install from a local archive or folder; True if source is target itself."""
+    st = stat_or_none(source)
+    if st is None:
+        raise DatasetError('--source %s: no such file or folder' % source)
+    if stat.S_ISDIR(st.st_mode):
+        inner = os.path.join(source, CIFAR10_FOLDER)
+        st_inner = stat_or_none(inner, shown=source)
+        folder = inner if st_inner is not None and stat.S_ISDIR(st_inner.st_mode) else source
+        if folder == target:
+            validate_folder(target, rows)
+            return True
+        install_folder(folder, target, rows, log)
+    elif stat.S_ISREG(st.st_mode):
+        _check_md5(source, accepted, allow_unofficial, source, log)
+        install_archive(source, target, rows, log)
+    else:
+        raise DatasetError('--source %s: not a file or folder (a device or fifo?)' % source)
+    return False
 
 
 def _download_and_install(url, base, target, accepted, allow_unofficial, timeout, retries,

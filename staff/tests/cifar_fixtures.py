@@ -6,6 +6,7 @@ Python 2 `str`, arrays through numpy.core.multiarray._reconstruct), so the
 loaders meet the same bytes they meet in the real cifar-10-batches-py.
 """
 import contextlib
+import errno
 import hashlib
 import http.server
 import io
@@ -127,6 +128,19 @@ def member(name, kind='file', payload=b'x', linkname=''):
         info.size = len(payload)
         return info, payload
     return info, None
+
+
+def deny_search(monkeypatch, folder):
+    """Make os.stat fail inside folder as it does for a user who lacks read
+    and search permission on it. The tests run as root, whom chmod does not
+    stop, so the refusal is simulated at the one call that meets it first."""
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        if os.fspath(path).startswith(folder + os.sep):
+            raise PermissionError(errno.EACCES, 'Permission denied', os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+    monkeypatch.setattr(os, 'stat', stat)
 
 
 def md5_file(path):

@@ -9,7 +9,7 @@ from cs231n import data_utils
 from cs231n.data_utils import (CLASSES, InvalidDataError, get_CIFAR10_data, load_CIFAR10,
                                load_CIFAR10_label_names, load_CIFAR_batch, load_pickle)
 from cs231n.datasets import batches
-from staff.tests.cifar_fixtures import BATCHES, dump_py2, dump_py3, write_folder
+from staff.tests.cifar_fixtures import BATCHES, deny_search, dump_py2, dump_py3, write_folder
 
 
 @pytest.fixture(scope='module')
@@ -183,6 +183,15 @@ def test_missing_data_names_the_path_and_the_fix(tmp_path, monkeypatch):
         load_CIFAR10(str(tmp_path / 'nowhere'))
     with pytest.raises(FileNotFoundError, match='get_datasets.sh'):
         load_CIFAR10_label_names(str(tmp_path))
+
+
+def test_unreadable_data_is_not_called_missing(cifar, monkeypatch):
+    root, _ = cifar
+    deny_search(monkeypatch, root)
+    folder = os.path.join(root, 'cifar-10-batches-py')
+    with pytest.raises(PermissionError) as info:
+        get_CIFAR10_data(10, 10, 10, data_dir=root)
+    assert str(info.value) == '%s: cannot be read (permission denied)' % folder
 
 
 def test_missing_batch_names_the_file(cifar, tmp_path):

@@ -1,5 +1,6 @@
 """The CIFAR-10 fetcher (cs231n.datasets): downloads from a real HTTP server
 on 127.0.0.1, archives built here in the official layout, no internet."""
+import errno
 import io
 import os
 import re
@@ -13,8 +14,9 @@ import pytest
 
 from cs231n import datasets
 from cs231n.datasets import batches, download, install
-from staff.tests.cifar_fixtures import (REPO, Site, clean_env, closed_port_url, dump_py2, leftovers,
-                                  member, run_cli, serve, tar_folder, write_folder)
+from staff.tests.cifar_fixtures import (REPO, Site, clean_env, closed_port_url, deny_search,
+                                        dump_py2, leftovers, member, run_cli, serve, tar_folder,
+                                        write_folder)
 
 PATH = '/cifar-10-python.tar.gz'
 
@@ -422,6 +424,68 @@ def test_invalid_folder_source_is_refused(good, work, tmp_path):
         install.fetch(data_dir=str(data), source=str(tmp_path / 'no-such-thing'),
                       log=io.StringIO())
     assert leftovers(data) == []
+
+
+def test_unreadable_folder_source_is_not_called_missing(good, tmp_path, monkeypatch):
+    data = tmp_path / 'data'
+    folder = good['folder']
+    # The source folder itself, or the folder holding it, cannot be read.
+    for locked in (folder, os.path.dirname(folder)):
+        with monkeypatch.context() as m:
+            deny_search(m, locked)
+            with pytest.raises(PermissionError) as info:
+                install.fetch(data_dir=str(data), source=locked, log=io.StringIO())
+        assert isinstance(info.value, batches.DatasetError)
+        assert str(info.value) == '%s: cannot be read (permission denied)' % locked
+        assert leftovers(data) == [] and not os.path.exists(installed(data))
+
+
+def test_unreadable_batch_file_is_named(good, tmp_path, monkeypatch):
+    bad = os.path.join(good['folder'], 'data_batch_3')
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        if os.fspath(path) == bad:
+            raise PermissionError(errno.EACCES, 'Permission denied', bad)
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(batches, 'open', fake_open, raising=False)
+    with pytest.raises(batches.UnreadableError,
+                       match='^%s: cannot be read \\(permission denied\\)$' % re.escape(bad)):
+        install.fetch(data_dir=str(tmp_path / 'data'), source=good['folder'], log=io.StringIO())
+    assert leftovers(tmp_path / 'data') == []
+
+
+def as_user_whom_permissions_stop():
+    """The command prefix that runs a command bound by file permissions: none
+    for an ordinary user; for root, setpriv without the capabilities that let
+    root read everything. Skips the test if neither is possible."""
+    if os.name != 'posix':
+        pytest.skip('POSIX permissions')
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which('setpriv')
+    if setpriv is None:
+        pytest.skip('running as root without setpriv: permissions do not stop root')
+    return [setpriv, '--bounding-set=-dac_override,-dac_read_search']
+
+
+@pytest.mark.parametrize('locked_part', ['folder', 'holder'])
+def test_unreadable_folder_for_real(locked_part, good, work, tmp_path):
+    prefix = as_user_whom_permissions_stop()
+    cwd, data = work
+    holder = tmp_path / 'copy'
+    shutil.copytree(good['folder'], str(holder / 'cifar-10-batches-py'))
+    locked = holder / 'cifar-10-batches-py' if locked_part == 'folder' else holder
+    locked.chmod(0)
+    try:
+        proc = subprocess.run(prefix + [sys.executable, '-m', 'cs231n.datasets', '--source',
+                                        str(holder), '--data-dir', str(data)],
+                              cwd=str(cwd), env=clean_env(), capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        locked.chmod(0o755)
+    assert_clean_failure(proc, data, 'error: %s: cannot be read (permission denied)' % locked)
+    assert 'missing' not in proc.stderr
 
 
 def test_partial_folder_is_replaced_atomically(good, tmp_path):
