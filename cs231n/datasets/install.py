@@ -92,6 +92,9 @@ def _member_name(m):
 
 
 def _extract_into(archive, out, log):
+    """Write the archive's expected members into the folder out.
+    Returns: the set of file names written."""
+    written = set()
     try:
         # Stream mode: one pass over the gzip; members are written by us, so
         # tarfile never creates a path, link or device on its own.
@@ -105,6 +108,7 @@ def _extract_into(archive, out, log):
                 src = tar.extractfile(m)
                 with open(os.path.join(out, name), 'wb') as f:
                     shutil.copyfileobj(src, f, 1 << 20)
+                written.add(name)
     except (tarfile.TarError, EOFError, zlib.error) as e:
         raise InvalidDataError('%s: not a readable .tar.gz archive (%s)' % (archive, e)) from e
     except OSError as e:
@@ -112,6 +116,7 @@ def _extract_into(archive, out, log):
             raise InvalidDataError('%s: not a readable .tar.gz archive (%s)'
                                    % (archive, e)) from e
         raise
+    return written
 
 
 # ------------------------------------------------------- temporary folders
@@ -219,19 +224,26 @@ def install_archive(archive, target, rows=ROWS, log=None):
     - rows: images expected per batch.
     - log: stream for messages (default sys.stderr).
 
-    Raises UnsafeArchiveError or InvalidDataError; nothing is left behind.
+    Raises UnsafeArchiveError or InvalidDataError naming the archive; nothing
+    is left behind.
     """
     tmp = new_tmp(os.path.dirname(target))
     try:
         out = os.path.join(tmp, CIFAR10_FOLDER)
         os.mkdir(out)
         say(log, 'extracting %s' % archive)
-        _extract_into(archive, out, log)
+        written = _extract_into(archive, out, log)
+        missing = ['%s/%s' % (CIFAR10_FOLDER, n) for n in REQUIRED if n not in written]
+        if missing:
+            raise InvalidDataError('%s is incomplete: it has no %s'
+                                   % (archive, ', '.join(missing)))
         try:
             validate_folder(out, rows)
         except InvalidDataError as e:
+            # Name the batch, not the temporary folder that is about to go.
+            reason = str(e).replace(out + os.sep, '').replace(out, CIFAR10_FOLDER)
             raise InvalidDataError('%s does not hold a valid CIFAR-10: %s'
-                                   % (archive, str(e).replace(out + os.sep, ''))) from None
+                                   % (archive, reason)) from None
         _swap_into_place(out, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

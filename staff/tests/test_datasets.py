@@ -395,9 +395,10 @@ def test_allow_unofficial_still_validates(work, tmp_path):
     md5 = tar_folder(folder, archive)
     proc = run_cli(['--source', archive, '--data-dir', str(data), '--allow-unofficial'], cwd)
     assert 'has md5 %s, not the official' % md5 in proc.stderr
-    assert_clean_failure(proc, data, "does not hold a valid CIFAR-10: data_batch_1: 'data' "
+    assert_clean_failure(proc, data, "%s does not hold a valid CIFAR-10: data_batch_1: 'data' "
                                      "should be a (10000, 3072) uint8 array, got an array of "
-                                     "shape (20, 3072)")
+                                     "shape (20, 3072)" % archive)
+    assert '.tmp-' not in proc.stderr
     assert leftovers(data) == []
 
 
@@ -486,6 +487,22 @@ def test_unreadable_folder_for_real(locked_part, good, work, tmp_path):
         locked.chmod(0o755)
     assert_clean_failure(proc, data, 'error: %s: cannot be read (permission denied)' % locked)
     assert 'missing' not in proc.stderr
+
+
+def test_incomplete_archive_names_the_archive_and_what_it_lacks(good, tmp_path):
+    src = tmp_path / 'src' / 'cifar-10-batches-py'
+    shutil.copytree(good['folder'], str(src))
+    os.remove(str(src / 'data_batch_2'))
+    os.remove(str(src / 'test_batch'))
+    archive = str(tmp_path / 'short.tar.gz')
+    tar_folder(str(src), archive)
+    data = tmp_path / 'data'
+    with pytest.raises(batches.InvalidDataError) as info:
+        install.fetch(data_dir=str(data), source=archive, allow_unofficial=True,
+                      log=io.StringIO())
+    assert str(info.value) == ('%s is incomplete: it has no cifar-10-batches-py/data_batch_2, '
+                               'cifar-10-batches-py/test_batch' % archive)
+    assert leftovers(data) == [] and not os.path.exists(installed(data))
 
 
 def test_partial_folder_is_replaced_atomically(good, tmp_path):
