@@ -262,6 +262,7 @@ def check_grads(fn, grads, params):
     return {k: check_output(fn, 'grads[%r]' % k, g, params[k].shape, params[k].dtype)
             for k, g in grads.items()}
 
+
 def check_path(fn, name, value, allow_none=False):
     """Raise unless value is a path: a str or os.PathLike naming one (or
     None, if allow_none).
