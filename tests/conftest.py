@@ -57,7 +57,7 @@ def grad_error(analytic, numeric, atol=0.0, tol=1.0):
     err = np.abs(a - n) / denom
     if err.size == 0:
         return 0.0, (), err
-    ix = np.unravel_index(np.argmax(err), err.shape)
+    ix = tuple(int(i) for i in np.unravel_index(np.argmax(err), err.shape))
     return float(err[ix]), ix, err
 
 

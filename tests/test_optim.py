@@ -14,6 +14,13 @@ from cs231n import optim
 N, D = 4, 5
 RULES = ['sgd', 'sgd_momentum', 'rmsprop', 'adam']
 STATE = {'sgd': (), 'sgd_momentum': ('velocity',), 'rmsprop': ('cache',), 'adam': ('m', 'v', 't')}
+# The defaults the docstrings of cs231n/optim.py give (the given code fills them in).
+DEFAULTS = {
+    'sgd': {'learning_rate': 1e-2},
+    'sgd_momentum': {'learning_rate': 1e-2, 'momentum': 0.9},
+    'rmsprop': {'learning_rate': 1e-2, 'decay_rate': 0.99, 'epsilon': 1e-8},
+    'adam': {'learning_rate': 1e-3, 'beta1': 0.9, 'beta2': 0.999, 'epsilon': 1e-8},
+}
 
 
 def lin(a, b):
@@ -26,7 +33,7 @@ def assert_printed(what, actual, printed, decimals=8):
     assert isinstance(actual, np.ndarray) and actual.shape == printed.shape, (
         '%s is %r, expected an array of shape %s' % (what, actual, printed.shape))
     diff = np.abs(actual - printed)
-    ix = np.unravel_index(np.argmax(diff), diff.shape)
+    ix = tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape))
     assert diff[ix] <= 0.5 * 10.0 ** -decimals + 1e-15, (
         '%s differs from the notebook\'s expected array by up to %.1e (more than rounding to '
         '%d decimals); at %s: got %.10f, expected %.8f'
@@ -131,7 +138,7 @@ def test_update_moves_against_the_gradient(rule):
 def test_defaults_and_state_kept_in_config(rule):
     w, dw = lin(-0.4, 0.6), lin(-0.6, 0.4)
     _, config = step(rule, w, dw)
-    for key, value in optim.DEFAULTS[rule].items():
+    for key, value in DEFAULTS[rule].items():
         assert config.get(key) == value, (
             '%s: config[%r] is %r after a call without config, expected the default %r'
             % (rule, key, config.get(key), value))
