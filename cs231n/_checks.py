@@ -14,6 +14,7 @@ dtype of the inputs: float32 in, float32 out, whatever the arithmetic did.
 import functools
 import math
 import numbers
+import os
 import re
 
 import numpy as np
@@ -169,10 +170,10 @@ def check_dtype(fn, name, dtype):
     - The numpy dtype
     """
     try:
-        dt = np.dtype(dtype)
+        dt = None if dtype is None else np.dtype(dtype)  # np.dtype(None) is float64
     except TypeError:
         dt = None
-    if dt not in FLOAT_DTYPES:
+    if dt is None or dt not in FLOAT_DTYPES:
         raise ValueError('%s: %s must be np.float32 or np.float64, got %r' % (fn, name, dtype))
     return dt
 
@@ -270,7 +271,6 @@ def check_path(fn, name, value, allow_none=False):
     Returns:
     - value as a str, or None
     """
-    import os  # local, to keep this late addition self-contained; may move to the top
     if value is None and allow_none:
         return None
     try:

@@ -139,12 +139,9 @@ def test_cifar10_data_dir_env_and_folder_itself(cifar, monkeypatch):
      'get_CIFAR10_data: num_training + num_validation must be at most 50000, got 49500 + 1000'),
     ({'dtype': np.int32}, ValueError, 'get_CIFAR10_data: dtype must be np.float32 or np.float64'),
     ({'dtype': np.float16}, ValueError, 'dtype must be np.float32 or np.float64, got'),
-    pytest.param({'dtype': 'not a dtype'}, ValueError,
-                 "dtype must be np.float32 or np.float64, got 'not a dtype'",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "_checks.check_dtype lets a name numpy cannot parse through as None, "
-                     "since np.dtype('float64') == None; fix: `if dt is None or dt not in "
-                     "FLOAT_DTYPES`, then drop this mark"))),
+    ({'dtype': 'not a dtype'}, ValueError,
+     "dtype must be np.float32 or np.float64, got 'not a dtype'"),
+    ({'dtype': None}, ValueError, 'dtype must be np.float32 or np.float64, got None'),
     ({'data_dir': 5}, TypeError, 'get_CIFAR10_data: data_dir must be a path (a str or os.PathLike) '
                                  'or None, got 5'),
 ])
