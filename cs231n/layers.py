@@ -161,7 +161,9 @@ def softmax_loss(x, y):
     loss, dx = None, None
     ###########################################################################
     # TODO: Compute the softmax loss and its gradient. Shift the scores by    #
-    # their row maximum first, so that exp never overflows.                   #
+    # their row maximum first, so that exp never overflows, and take the loss #
+    # from log-probabilities, so that it stays finite when a probability      #
+    # underflows to 0.                                                        #
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 

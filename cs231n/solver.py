@@ -270,7 +270,11 @@ class Solver(object):
 
         # Compute loss and gradient
         loss, grads = self.model.loss(X_batch, y_batch)
-        if not math.isfinite(loss):
+        # A NaN loss, or non-finite gradients, mean that training diverged. An
+        # infinite loss with finite gradients is a probability that underflowed
+        # to 0 before its log was taken; the gradients still train the model.
+        if math.isnan(loss) or (math.isinf(loss) and not all(
+                np.isfinite(g).all() for g in grads.values())):
             raise FloatingPointError(
                 'Training diverged at iteration %d (epoch %d): the loss is %s. Try a smaller '
                 'learning_rate or weight_scale.' % (len(self.loss_history) + 1, self.epoch, loss))

@@ -392,6 +392,35 @@ def test_sigterm_during_a_checkpoint_write_leaves_no_file(tmp_path, monkeypatch)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+class _InfLossModel:
+    """A model whose loss is inf (a probability that underflowed) with finite
+    gradients, or with NaN gradients from the third call on."""
+
+    def __init__(self, nan_grads=False):
+        self.params = {'W': np.zeros(3)}
+        self.nan_grads, self.calls = nan_grads, 0
+
+    def loss(self, X, y=None):
+        if y is None:
+            return np.zeros((len(X), 2))
+        self.calls += 1
+        grad = np.full(3, np.nan if self.nan_grads and self.calls >= 3 else 1.0)
+        return float('inf'), {'W': grad}
+
+
+def test_infinite_loss_with_finite_gradients_trains_on(rng):
+    data = {'X_train': rng.randn(20, 6), 'y_train': rng.randint(2, size=20),
+            'X_val': rng.randn(4, 6), 'y_val': rng.randint(2, size=4)}
+    solver = Solver(_InfLossModel(), data, num_epochs=2, batch_size=10, verbose=False,
+                    optim_config={'learning_rate': 0.5})
+    solver.train()
+    assert solver.loss_history == [float('inf')] * 4
+    solver = Solver(_InfLossModel(nan_grads=True), data, num_epochs=2, batch_size=10,
+                    verbose=False)
+    with pytest.raises(FloatingPointError, match=r'iteration 3 \(epoch 1\): the loss is inf'):
+        solver.train()
+
+
 # ---------------------------------------------------------------------------
 # Smaller
 # ---------------------------------------------------------------------------
