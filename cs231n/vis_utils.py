@@ -5,7 +5,8 @@ figure of the same kind looks the same and no notebook repeats plotting code:
 titles use the names as given, legends sit outside the axes, epoch axes have
 integer ticks, and loss axes leave out the few early spikes that would squash
 the rest of the curve (the points left out are marked on the top edge and
-counted in a note). matplotlib is imported when a plot is drawn, not when this
+counted in a note), or turn logarithmic for a loss that falls by orders of
+magnitude over a long stretch. matplotlib is imported when a plot is drawn, not when this
 module is.
 """
 from math import ceil, sqrt
@@ -118,8 +119,24 @@ def _note_clipped(ax, count, largest, limit):
 
 
 def _plot_losses(ax, curves, marker='o', markersize=2, alpha=1.0):
-    """Plot loss curves (dict label -> losses) with a robust y axis."""
+    """Plot loss curves (dict label -> losses) on an axis that shows their bulk.
+
+    A few spikes (see loss_axis_limit) are left out and marked on the top edge.
+    A loss that falls over a long stretch by much more than that (a large
+    weight-decay term at the start, say) gets a logarithmic axis instead, so
+    that both its start and its end can be read.
+    """
     limit = loss_axis_limit(list(curves.values()))
+    low = min(np.min(c) for c in curves.values())
+    if limit is not None and low > 0 and limit / low > 10:
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+        for label, losses in curves.items():
+            ax.plot(losses, marker, markersize=markersize, alpha=alpha, label=label)
+        ax.set_yscale('log')
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: '%g' % v))
+        ax.yaxis.set_minor_locator(NullLocator())
+        return
     clipped, largest = 0, -np.inf
     for label, losses in curves.items():
         losses = np.asarray(losses, dtype=np.float64)
@@ -128,7 +145,6 @@ def _plot_losses(ax, curves, marker='o', markersize=2, alpha=1.0):
             n, top = _mark_clipped(ax, np.arange(len(losses)), losses, limit, line.get_color())
             clipped, largest = clipped + n, max(largest, top)
     if limit is not None:
-        low = min(np.min(c) for c in curves.values())
         ax.set_ylim(low - 0.05 * (limit - low), limit)
         _note_clipped(ax, clipped, largest, limit)
 
