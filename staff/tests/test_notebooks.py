@@ -18,6 +18,7 @@ import sys
 import time
 
 import nbformat
+import numpy as np
 import pytest
 
 from tools import regions as R
@@ -197,6 +198,43 @@ def test_checks_print_one_line_and_assert(capsys):
         with pytest.raises(AssertionError):
             fails()
         assert 'FAILED' in capsys.readouterr().out
+
+
+def _axes_of(fig):
+    import matplotlib.pyplot as plt
+    axes = fig.axes
+    plt.close(fig)
+    return axes
+
+
+def test_loss_axes_show_the_bulk_of_the_curve():
+    import matplotlib
+    matplotlib.use('Agg')
+    from types import SimpleNamespace
+    from cs231n import vis_utils
+    rng = np.random.RandomState(0)
+
+    def run(losses):
+        return SimpleNamespace(loss_history=list(losses), train_acc_history=[0.1, 0.3, 0.5],
+                               val_acc_history=[0.1, 0.2, 0.4], best_val_acc=0.4)
+    # Two early spikes (AdaGrad's first steps): left out, marked, counted.
+    spiky = 1.5 + 0.1 * rng.rand(200)
+    spiky[1:3] = [12.0, 5.4]
+    ax = _axes_of(vis_utils.plot_solvers({'adagrad': run(spiky), 'sgd': run(1.6 + 0.1 * rng.rand(200))}))[0]
+    top = ax.get_ylim()[1]
+    assert 1.6 < top < 2.0 and ax.get_yscale() == 'linear'
+    assert any('2 points above' in t.get_text() for t in ax.texts)
+    # A loss that falls from 250 to 1.3 over a long stretch: a log axis shows all of it.
+    decay = 1.3 + 250 * np.exp(-np.arange(4900) / 400.0)
+    ax = _axes_of(vis_utils.plot_solver_history(run(decay), title='Best model'))[0]
+    assert ax.get_yscale() == 'log' and ax.get_title() == 'Best model training loss'
+    # A short overfitting run is shown whole; epoch ticks are whole numbers.
+    assert vis_utils.loss_axis_limit([np.linspace(7, 0.02, 40)]) is None
+    acc = _axes_of(vis_utils.plot_solver_history(run(decay), title='TwoLayerNet'))[1]
+    assert acc.get_title() == 'TwoLayerNet accuracy'
+    assert all(float(t).is_integer() for t in acc.get_xticks())
+    assert acc.get_legend() is not None and acc.get_legend().get_bbox_to_anchor().x0 > \
+        acc.get_window_extent().x1 - 1  # outside the axes
 
 
 @pytest.mark.parametrize('path', NOTEBOOKS)
