@@ -23,10 +23,3 @@ if ! cmp -s requirements.txt .venv/requirements.installed; then
     "$PY" -m pip install --quiet -r requirements.txt
     cp requirements.txt .venv/requirements.installed
 fi
-# OpenBLAS's idle threads spin for about 0.1 s after each matrix product
-# (its default), so the update rules' worker thread has to fight one of them
-# for a core: the big net of bench/ trains 15% slower. Spin briefly instead.
-# OpenBLAS reads this when numpy loads: the tests and the notebook kernels
-# that these scripts start inherit it (and the notebooks' first cell sets it
-# for kernels started any other way).
-export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-4}"

@@ -187,7 +187,7 @@ def _env(scratch):
         'HOME': scratch, 'TMPDIR': scratch, 'MPLCONFIGDIR': scratch,
         'LANG': 'C.UTF-8', 'LC_ALL': 'C.UTF-8',
         'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1',
-        'OPENBLAS_THREAD_TIMEOUT': '4', 'MPLBACKEND': 'Agg',
+        'MPLBACKEND': 'Agg',
         'PYTHONHASHSEED': '0', 'PYTHONDONTWRITEBYTECODE': '1',
         'CS231N_GRADING_CHILD': '1',
     }
