@@ -94,9 +94,10 @@ def accuracy_checks(data, hidden_dims, normalization, batch_size):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--epochs', type=int, default=2)
-    parser.add_argument('--num-train', type=int, default=10000)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--epochs', type=int, default=1)
+    parser.add_argument('--num-train', type=int, default=49000,
+                        help='training images (the notebooks use 49000)')
     args = parser.parse_args(argv)
     data, source = load_data(args.num_train)
     print('numpy %s, %d CPUs, load average %.1f; %s data, %d training images, %d epochs, '
