@@ -39,7 +39,6 @@ CONFIGS = [
     ('[100]*4 f64', [100] * 4, None, 200, 'float64'),
     ('[1024,512,256]+BN f32', [1024, 512, 256], 'batchnorm', 256, 'float32'),
 ]
-TARGETS = {'[100]*4 f32': 1.5, '[100]*4 f64': 1.5, '[1024,512,256]+BN f32': 1.2}
 
 
 def parse_args(argv=None):
@@ -188,8 +187,8 @@ def main():
     print('threads %d, numpy %s, torch %s, load average %s'
           % (ARGS.threads, np.__version__, torch.__version__,
              ' '.join('%.1f' % v for v in os.getloadavg())))
-    print('%-24s %12s %12s %8s %8s %12s %11s' % ('configuration', 'ours (s/s)', 'torch (s/s)', 'ratio',
-                                                 'target', 'GEMM share', 'GEMM ratio'))
+    print('%-24s %12s %12s %8s %12s %11s' % ('configuration', 'ours (s/s)', 'torch (s/s)', 'ratio',
+                                            'GEMM share', 'GEMM ratio'))
     for name, hidden_dims, normalization, batch, dtype in CONFIGS:
         data, _ = training_data(getattr(np, dtype), n=5000)
         model, our_step = ours(hidden_dims, normalization, batch, getattr(np, dtype), data)
@@ -199,10 +198,9 @@ def main():
         t_ours, t_torch, t_gemm, t_torch_gemm = interleaved_medians(
             [our_step, torch_step, gemms, torch_gemms], ARGS.repeats, warmup=5)
         ratio = t_torch / t_ours
-        print('%-24s %12.0f %12.0f %7.2fx %7.1fx %11.0f%% %10.2fx  %s'
-              % (name, batch / t_ours, batch / t_torch, ratio, TARGETS[name],
-                 100 * t_gemm / t_ours, t_torch_gemm / t_gemm,
-                 'PASS' if ratio >= TARGETS[name] else 'below target'))
+        print('%-24s %12.0f %12.0f %7.2fx %11.0f%% %10.2fx'
+              % (name, batch / t_ours, batch / t_torch, ratio, 100 * t_gemm / t_ours,
+                 t_torch_gemm / t_gemm))
     # The update alone, on the big net's 3.8M parameters, beside one of its
     # two largest products (x @ W1, 256 x 3072 x 1024).
     _, hidden_dims, normalization, batch, _ = CONFIGS[2]
@@ -217,8 +215,8 @@ def main():
                               '--threads', str(ARGS.threads)],
                              capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print('full epoch, [1024,512,256]+BN f32, %d steps of 256 on %s data: %.1f s (target <= 8 s), '
-              'peak RSS %.0f MB (target <= 1536 MB)'
+        print('full epoch, [1024,512,256]+BN f32, %d steps of 256 on %s data: %.1f s, '
+              'peak RSS %.0f MB'
               % (r['iterations'], r['data'], r['seconds'], r['rss_mb']))
     return 0
 

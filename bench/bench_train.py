@@ -11,7 +11,7 @@ Prints a table of medians over repeats (time.perf_counter, after warm-up):
   parameter, which is what Solver._step does; in float32 and float64, the two
   interleaved repeat by repeat so that both see the same machine load;
 - the speedup of batchnorm_backward_alt over batchnorm_backward at (100, 500)
-  and (1000, 1000) in float64, also interleaved; the target is 2.5x.
+  and (1000, 1000) in float64, also interleaved.
 
 The header line gives the machine's load average: on a busy machine the
 figures drop, and a multi-threaded BLAS suffers most (--threads 1 then gives
@@ -53,7 +53,6 @@ from cs231n.layers import (batchnorm_backward, batchnorm_backward_alt,  # noqa: 
 
 BATCH_SIZE = 200
 HIDDEN_DIMS = [100] * 4
-SPEEDUP_TARGET = 2.5
 
 
 def interleaved_medians(functions, repeats, warmup):
@@ -110,11 +109,10 @@ def bench_batchnorm(shape, repeats, warmup):
                                           lambda: batchnorm_backward_alt(dout, cache)],
                                          repeats, warmup)
     speedup = t_graph / t_alt
-    verdict = 'PASS' if speedup >= SPEEDUP_TARGET else 'below target'
     return [
         ('batchnorm_backward %dx%d' % shape, t_graph * 1e3, 'ms', '-', ''),
         ('batchnorm_backward_alt %dx%d' % shape, t_alt * 1e3, 'ms', '-', ''),
-        ('alt speedup %dx%d' % shape, speedup, 'x', '>= %.1fx' % SPEEDUP_TARGET, verdict),
+        ('alt speedup %dx%d' % shape, speedup, 'x', '-', ''),
     ]
 
 
