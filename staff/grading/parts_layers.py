@@ -9,7 +9,8 @@ formula.
 """
 import numpy as np
 
-from tools.grading.api import Fail, check_array, check_close, check_scalar, part, tolerance
+from tools.grading.api import (Fail, case_part, check_array, check_close, check_gradients,
+                               check_scalar, copy_arrays, part, tolerance)
 
 from . import references as ref
 
@@ -200,39 +201,43 @@ def bn_train_cases():
     return cases
 
 
-def _copy_param(param):
-    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in param.items()}
-
-
-batchnorm_forward_train = part('batchnorm_forward_train', functions=['batchnorm_forward'])
-
-
-@batchnorm_forward_train.probe
-def _(S):
-    layers = S.module('cs231n.layers')
-    for k, (label, x, gamma, beta, bn_param) in enumerate(bn_train_cases()):
-        param = _copy_param(bn_param)
+def _bn_forward_part(name, cases, what, check_stats):
+    """A part that runs batchnorm_forward on `cases` and compares its output
+    with the reference; check_stats(got, expected, bn_param, tol, label)
+    judges the running statistics it leaves in bn_param."""
+    def probe(S, layers, case):
+        label, x, gamma, beta, bn_param = case
+        param = copy_arrays(bn_param)
         out, _ = S.call('batchnorm_forward', layers.batchnorm_forward, x.copy(), gamma.copy(),
                         beta.copy(), param)
-        S.emit(k, {'out': out, 'running_mean': param.get('running_mean'),
-                   'running_var': param.get('running_var')})
+        return {'out': out, 'running_mean': param.get('running_mean'),
+                'running_var': param.get('running_var')}
 
-
-@batchnorm_forward_train.judge
-def _(got):
-    for k, (label, x, gamma, beta, bn_param) in enumerate(bn_train_cases()):
-        param = _copy_param(bn_param)
-        x64 = x.astype(np.float64)
-        for key in ('running_mean', 'running_var'):
-            if key in param:
-                param[key] = param[key].astype(np.float64)
-        out, _ = ref.batchnorm_forward(x64, gamma.astype(np.float64), beta.astype(np.float64),
-                                       param)
+    def judge(got, case):
+        label, x, gamma, beta, bn_param = case
+        param = copy_arrays(bn_param, np.float64)
+        out, _ = ref.batchnorm_forward(x.astype(np.float64), gamma.astype(np.float64),
+                                       beta.astype(np.float64), param)
         tol = tolerance(x.dtype.name, TOL64, TOL32)
-        check_close('batchnorm_forward', 'out (train mode)', got[k]['out'], out, tol, label)
-        for key in ('running_mean', 'running_var'):
-            check_close('batchnorm_forward', key + ' after a train step', got[k][key],
-                        param[key], tol, label)
+        check_close('batchnorm_forward', 'out (%s)' % what, got['out'], out, tol, label)
+        check_stats(got, param, bn_param, tol, label)
+    return case_part(name, cases, probe, judge, functions=['batchnorm_forward'])
+
+
+def _stats_after_a_train_step(got, expected, bn_param, tol, label):
+    for key in ('running_mean', 'running_var'):
+        check_close('batchnorm_forward', key + ' after a train step', got[key], expected[key],
+                    tol, label)
+
+
+def _stats_unchanged(got, expected, bn_param, tol, label):
+    for key in ('running_mean', 'running_var'):
+        check_close('batchnorm_forward', key + ' (test mode must not change it)', got[key],
+                    bn_param[key], 1e-12, label)
+
+
+batchnorm_forward_train = _bn_forward_part('batchnorm_forward_train', bn_train_cases,
+                                           'train mode', _stats_after_a_train_step)
 
 
 def bn_test_cases():
@@ -250,33 +255,8 @@ def bn_test_cases():
     return cases
 
 
-batchnorm_forward_test = part('batchnorm_forward_test', functions=['batchnorm_forward'])
-
-
-@batchnorm_forward_test.probe
-def _(S):
-    layers = S.module('cs231n.layers')
-    for k, (label, x, gamma, beta, bn_param) in enumerate(bn_test_cases()):
-        param = _copy_param(bn_param)
-        out, _ = S.call('batchnorm_forward', layers.batchnorm_forward, x.copy(), gamma.copy(),
-                        beta.copy(), param)
-        S.emit(k, {'out': out, 'running_mean': param.get('running_mean'),
-                   'running_var': param.get('running_var')})
-
-
-@batchnorm_forward_test.judge
-def _(got):
-    for k, (label, x, gamma, beta, bn_param) in enumerate(bn_test_cases()):
-        param = {k2: (v.astype(np.float64) if isinstance(v, np.ndarray) else v)
-                 for k2, v in bn_param.items()}
-        out, _ = ref.batchnorm_forward(x.astype(np.float64), gamma.astype(np.float64),
-                                       beta.astype(np.float64), param)
-        tol = tolerance(x.dtype.name, TOL64, TOL32)
-        check_close('batchnorm_forward', 'out (test mode, running statistics)',
-                    got[k]['out'], out, tol, label)
-        for key in ('running_mean', 'running_var'):
-            check_close('batchnorm_forward', key + ' (test mode must not change it)',
-                        got[k][key], bn_param[key], 1e-12, label)
+batchnorm_forward_test = _bn_forward_part('batchnorm_forward_test', bn_test_cases,
+                                          'test mode, running statistics', _stats_unchanged)
 
 
 def bn_backward_cases():
@@ -291,31 +271,23 @@ def bn_backward_cases():
     return cases
 
 
+def _f64(*arrays):
+    return [a.astype(np.float64) for a in arrays]
+
+
 def _bn_backward_part(name):
-    p = part(name, functions=[name])
+    def probe(S, layers, case):
+        label, x, gamma, beta, dout = case
+        _, cache = S.call('batchnorm_forward', layers.batchnorm_forward, x.copy(),
+                          gamma.copy(), beta.copy(), {'mode': 'train'})
+        return S.call(name, getattr(layers, name), dout.copy(), cache)
 
-    @p.probe
-    def _(S):
-        layers = S.module('cs231n.layers')
-        backward = getattr(layers, name)
-        for k, (label, x, gamma, beta, dout) in enumerate(bn_backward_cases()):
-            _, cache = S.call('batchnorm_forward', layers.batchnorm_forward, x.copy(),
-                              gamma.copy(), beta.copy(), {'mode': 'train'})
-            S.emit(k, S.call(name, backward, dout.copy(), cache))
-
-    @p.judge
-    def _(got):
-        for k, (label, x, gamma, beta, dout) in enumerate(bn_backward_cases()):
-            f64 = lambda a: a.astype(np.float64)  # noqa: E731
-            _, cache = ref.batchnorm_forward(f64(x), f64(gamma), f64(beta), {'mode': 'train'})
-            expected = ref.batchnorm_backward(f64(dout), cache)
-            result = got[k]
-            if not isinstance(result, list) or len(result) != 3:
-                raise Fail('%s: returned %r, expected (dx, dgamma, dbeta)' % (name, result))
-            tol = tolerance(x.dtype.name, TOL64, TOL32)
-            for gname, g, e in zip(('dx', 'dgamma', 'dbeta'), result, expected):
-                check_close(name, gname, g, e, tol, label)
-    return p
+    def judge(result, case):
+        label, x, gamma, beta, dout = case
+        _, cache = ref.batchnorm_forward(*_f64(x, gamma, beta), {'mode': 'train'})
+        expected = ref.batchnorm_backward(*_f64(dout), cache)
+        check_gradients(name, result, expected, tolerance(x.dtype.name, TOL64, TOL32), label)
+    return case_part(name, bn_backward_cases, probe, judge)
 
 
 batchnorm_backward = _bn_backward_part('batchnorm_backward')
@@ -339,51 +311,41 @@ def ln_cases():
     return cases
 
 
-layernorm_forward = part('layernorm_forward', functions=['layernorm_forward'])
+def _layernorm_forward_call(S, layers, case):
+    label, x, gamma, beta, ln_param, _ = case
+    return S.call('layernorm_forward', layers.layernorm_forward, x.copy(), gamma.copy(),
+                  beta.copy(), dict(ln_param))
 
 
-@layernorm_forward.probe
-def _(S):
-    layers = S.module('cs231n.layers')
-    for k, (label, x, gamma, beta, ln_param, _) in enumerate(ln_cases()):
-        out, _ = S.call('layernorm_forward', layers.layernorm_forward, x.copy(), gamma.copy(),
-                        beta.copy(), dict(ln_param))
-        S.emit(k, out)
+def _layernorm_forward_probe(S, layers, case):
+    return _layernorm_forward_call(S, layers, case)[0]
 
 
-@layernorm_forward.judge
-def _(got):
-    for k, (label, x, gamma, beta, ln_param, _) in enumerate(ln_cases()):
-        f64 = lambda a: a.astype(np.float64)  # noqa: E731
-        out, _ = ref.layernorm_forward(f64(x), f64(gamma), f64(beta), dict(ln_param))
-        check_close('layernorm_forward', 'out', got[k], out,
+def _layernorm_forward_judge(got, case):
+    label, x, gamma, beta, ln_param, _ = case
+    out, _ = ref.layernorm_forward(*_f64(x, gamma, beta), dict(ln_param))
+    check_close('layernorm_forward', 'out', got, out, tolerance(x.dtype.name, TOL64, TOL32),
+                label)
+
+
+layernorm_forward = case_part('layernorm_forward', ln_cases, _layernorm_forward_probe,
+                              _layernorm_forward_judge)
+
+
+def _layernorm_backward_probe(S, layers, case):
+    _, cache = _layernorm_forward_call(S, layers, case)
+    return S.call('layernorm_backward', layers.layernorm_backward, case[-1].copy(), cache)
+
+
+def _layernorm_backward_judge(result, case):
+    label, x, gamma, beta, ln_param, dout = case
+    _, cache = ref.layernorm_forward(*_f64(x, gamma, beta), dict(ln_param))
+    check_gradients('layernorm_backward', result, ref.layernorm_backward(*_f64(dout), cache),
                     tolerance(x.dtype.name, TOL64, TOL32), label)
 
 
-layernorm_backward = part('layernorm_backward', functions=['layernorm_backward'])
-
-
-@layernorm_backward.probe
-def _(S):
-    layers = S.module('cs231n.layers')
-    for k, (label, x, gamma, beta, ln_param, dout) in enumerate(ln_cases()):
-        _, cache = S.call('layernorm_forward', layers.layernorm_forward, x.copy(), gamma.copy(),
-                          beta.copy(), dict(ln_param))
-        S.emit(k, S.call('layernorm_backward', layers.layernorm_backward, dout.copy(), cache))
-
-
-@layernorm_backward.judge
-def _(got):
-    for k, (label, x, gamma, beta, ln_param, dout) in enumerate(ln_cases()):
-        f64 = lambda a: a.astype(np.float64)  # noqa: E731
-        _, cache = ref.layernorm_forward(f64(x), f64(gamma), f64(beta), dict(ln_param))
-        expected = ref.layernorm_backward(f64(dout), cache)
-        result = got[k]
-        if not isinstance(result, list) or len(result) != 3:
-            raise Fail('layernorm_backward: returned %r, expected (dx, dgamma, dbeta)' % (result,))
-        for gname, g, e in zip(('dx', 'dgamma', 'dbeta'), result, expected):
-            check_close('layernorm_backward', gname, g, e, tolerance(x.dtype.name, TOL64, TOL32),
-                        label)
+layernorm_backward = case_part('layernorm_backward', ln_cases, _layernorm_backward_probe,
+                               _layernorm_backward_judge)
 
 
 # ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ not: the probe copies what each call returns before the next call.
 """
 import numpy as np
 
-from tools.grading.api import Fail, check_close, part
+from tools.grading.api import Fail, case_part, check_close, copy_arrays
 
 from . import references as ref
 
@@ -54,53 +54,40 @@ def optim_cases(rule):
     return cases
 
 
-def _copy(config):
-    if config is None:
-        return None
-    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in config.items()}
-
-
 def _rule_part(rule):
-    p = part(rule, functions=[rule])
+    def probe(S, optim, case):
+        label, w0, dws, config = case
+        w, config = w0.copy(), copy_arrays(config)
+        steps = []
+        for dw in dws:
+            result = S.call(rule, getattr(optim, rule), w, dw.copy(), config)
+            if not isinstance(result, tuple) or len(result) != 2:
+                raise Fail('%s: returned %r, expected (next_w, config)' % (rule, result))
+            w, config = result
+            steps.append({'next_w': np.array(w, copy=True),
+                          'config': {key: np.array(v, copy=True)
+                                     if isinstance(v, np.ndarray) else v
+                                     for key, v in dict(config).items()}})
+        return steps
 
-    @p.probe
-    def _(S):
-        optim = S.module('cs231n.optim')
-        fn = getattr(optim, rule)
-        for k, (label, w0, dws, config) in enumerate(optim_cases(rule)):
-            w, config = w0.copy(), _copy(config)
-            steps = []
-            for dw in dws:
-                result = S.call(rule, fn, w, dw.copy(), config)
-                if not isinstance(result, tuple) or len(result) != 2:
-                    raise Fail('%s: returned %r, expected (next_w, config)' % (rule, result))
-                w, config = result
-                steps.append({'next_w': np.array(w, copy=True),
-                              'config': {key: np.array(v, copy=True)
-                                         if isinstance(v, np.ndarray) else v
-                                         for key, v in dict(config).items()}})
-            S.emit(k, steps)
-
-    @p.judge
-    def _(got):
-        for k, (label, w0, dws, config) in enumerate(optim_cases(rule)):
-            tol = TOL32 if w0.dtype == np.float32 else TOL64
-            w = w0.astype(np.float64)
-            config = dict(ref.UPDATE_DEFAULTS[rule], **(_copy(config) or {}))
-            steps = got[k]
-            if not isinstance(steps, list) or len(steps) != len(dws):
-                raise Fail('%s: expected %d steps (%s)' % (rule, len(dws), label))
-            for step, (dw, result) in enumerate(zip(dws, steps), 1):
-                where = 'step %d, %s' % (step, label)
-                w, config = ref.UPDATE_RULES[rule](w, dw.astype(np.float64), config)
-                check_close(rule, 'next_w', result['next_w'], w, tol, where)
-                for key in STATE[rule]:
-                    check_close(rule, "config['%s']" % key, result['config'].get(key),
-                                config[key], tol, where)
-                if rule == 'adam' and result['config'].get('t') != config['t']:
-                    raise Fail("adam: config['t'] is %r after the step, expected %d (%s)"
-                               % (result['config'].get('t'), config['t'], where))
-    return p
+    def judge(steps, case):
+        label, w0, dws, config = case
+        tol = TOL32 if w0.dtype == np.float32 else TOL64
+        w = w0.astype(np.float64)
+        config = dict(ref.UPDATE_DEFAULTS[rule], **(copy_arrays(config) or {}))
+        if not isinstance(steps, list) or len(steps) != len(dws):
+            raise Fail('%s: expected %d steps (%s)' % (rule, len(dws), label))
+        for step, (dw, result) in enumerate(zip(dws, steps), 1):
+            where = 'step %d, %s' % (step, label)
+            w, config = ref.UPDATE_RULES[rule](w, dw.astype(np.float64), config)
+            check_close(rule, 'next_w', result['next_w'], w, tol, where)
+            for key in STATE[rule]:
+                check_close(rule, "config['%s']" % key, result['config'].get(key),
+                            config[key], tol, where)
+            if rule == 'adam' and result['config'].get('t') != config['t']:
+                raise Fail("adam: config['t'] is %r after the step, expected %d (%s)"
+                           % (result['config'].get('t'), config['t'], where))
+    return case_part(rule, lambda: optim_cases(rule), probe, judge, module='cs231n.optim')
 
 
 sgd_momentum = _rule_part('sgd_momentum')

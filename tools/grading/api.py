@@ -69,6 +69,43 @@ def part(name, functions=(), partial=False):
 # ---------------------------------------------------------------------------
 # Judging helpers
 
+def case_part(name, cases, probe, judge, module='cs231n.layers', functions=None):
+    """A part that runs the student's code on every case of cases() and judges each.
+
+    Inputs:
+    - name: The part's name; by default also the one student function it tests
+    - cases: A function returning the list of cases (called in both processes)
+    - probe(S, mod, case): In the child, runs the student's code (mod is the
+      student's `module`) on one case; returns what to send back
+    - judge(result, case): In the grading process, raises Fail if the result
+      of one case is wrong
+
+    Returns:
+    - The Part
+    """
+    p = part(name, functions=functions or [name])
+
+    @p.probe
+    def _(S):
+        mod = S.module(module)
+        for k, case in enumerate(cases()):
+            S.emit(k, probe(S, mod, case))
+
+    @p.judge
+    def _(got):
+        for k, case in enumerate(cases()):
+            judge(got[k], case)
+    return p
+
+
+def check_gradients(fn, result, expected, tol, context):
+    """Check a (dx, dgamma, dbeta) result, as sent back, against the expected triple."""
+    if not isinstance(result, list) or len(result) != 3:
+        raise Fail('%s: returned %r, expected (dx, dgamma, dbeta)' % (fn, result))
+    for gname, g, e in zip(('dx', 'dgamma', 'dbeta'), result, expected):
+        check_close(fn, gname, g, e, tol, context)
+
+
 def describe(value):
     if isinstance(value, np.ndarray):
         return 'an array of shape %s and dtype %s' % (value.shape, value.dtype)
@@ -138,6 +175,15 @@ def check_scalar(fn, name, got, expected, tol, context=''):
         raise Fail('%s: %s is %.10g, expected %.10g: relative error %.1e (tolerance %.0e)%s'
                    % (fn, name, got, expected, err, tol, _where(context)))
     return err
+
+
+def copy_arrays(params, dtype=None):
+    """A copy of a dict of parameters (a config, a bn_param) whose arrays are
+    copied too, optionally cast to dtype; None stays None."""
+    if params is None:
+        return None
+    return {k: (v.astype(dtype or v.dtype) if isinstance(v, np.ndarray) else v)
+            for k, v in params.items()}
 
 
 def tolerance(dtype_name, tol64, tol32):
