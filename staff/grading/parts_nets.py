@@ -69,6 +69,17 @@ def _judge_init(fn, params, expected_shapes, weight_scale, dtype):
                 raise Fail('%s: params[%r] must start at one' % (fn, k))
 
 
+def _emit_per_mode(S, run):
+    """Send back run() once with the staff's layers patched into the student's
+    modules and once with the student's own; an error is that mode's result."""
+    for mode in MODES:
+        try:
+            with S.layers(mode):
+                S.emit(mode, run())
+        except S.Error as e:
+            S.emit(mode, {'error': e.message})
+
+
 def _judge_modes(fn, got, check):
     """Pass if the results of either layer mode pass; return a note, or raise Fail."""
     errors = {}
@@ -126,21 +137,18 @@ def _(S):
     S.emit('init', inits)
     params, X, y, regs = tln_cases()
     D = int(np.prod(TLN['input_shape']))
-    for mode in MODES:
-        try:
-            with S.layers(mode):
-                results = []
-                for reg in regs:
-                    model = S.call('TwoLayerNet.__init__', fc_net.TwoLayerNet, input_dim=D,
-                                   hidden_dim=TLN['hidden'], num_classes=TLN['classes'],
-                                   weight_scale=1e-2, reg=reg)
-                    _set_params(model, params)
-                    scores = S.call('TwoLayerNet.loss', model.loss, X.copy())
-                    loss, grads = S.call('TwoLayerNet.loss', model.loss, X.copy(), y.copy())
-                    results.append({'scores': scores, 'loss': loss, 'grads': dict(grads)})
-                S.emit(mode, results)
-        except S.Error as e:
-            S.emit(mode, {'error': e.message})
+    def run():
+        results = []
+        for reg in regs:
+            model = S.call('TwoLayerNet.__init__', fc_net.TwoLayerNet, input_dim=D,
+                           hidden_dim=TLN['hidden'], num_classes=TLN['classes'],
+                           weight_scale=1e-2, reg=reg)
+            _set_params(model, params)
+            scores = S.call('TwoLayerNet.loss', model.loss, X.copy())
+            loss, grads = S.call('TwoLayerNet.loss', model.loss, X.copy(), y.copy())
+            results.append({'scores': scores, 'loss': loss, 'grads': dict(grads)})
+        return results
+    _emit_per_mode(S, run)
 
 
 @two_layer_net.judge
@@ -209,33 +217,26 @@ def _fcn_part(name, normalization, keep, seed):
                        **kwargs)
         S.emit('init', dict(model.params))
         dims, params, batches = inputs()
-        for mode in MODES:
-            try:
-                with S.layers(mode):
-                    model = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet,
-                                   FCN['hidden'], input_dim=dims[0], num_classes=dims[-1],
-                                   reg=FCN['reg'], weight_scale=1e-2, dtype=np.float64,
-                                   **kwargs)
-                    _set_params(model, params)
-                    results = {}
-                    for k, (X, y) in enumerate(batches[:2]):
-                        loss, grads = S.call('FullyConnectedNet.loss', model.loss, X.copy(),
-                                             y.copy())
-                        results['train%d' % k] = {'loss': loss, 'grads': dict(grads)}
-                    results['test'] = S.call('FullyConnectedNet.loss', model.loss,
-                                             batches[2][0].copy())
-                    if normalization is None and keep is None:
-                        model32 = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet,
-                                         FCN['hidden'], input_dim=dims[0], num_classes=dims[-1],
-                                         reg=FCN['reg'])
-                        _set_params(model32, {k: v.astype(np.float32)
-                                              for k, v in params.items()})
-                        loss, grads = S.call('FullyConnectedNet.loss', model32.loss,
-                                             batches[0][0].astype(np.float32), batches[0][1])
-                        results['float32'] = {'loss': loss, 'grads': dict(grads)}
-                    S.emit(mode, results)
-            except S.Error as e:
-                S.emit(mode, {'error': e.message})
+        def run():
+            model = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet,
+                           FCN['hidden'], input_dim=dims[0], num_classes=dims[-1],
+                           reg=FCN['reg'], weight_scale=1e-2, dtype=np.float64, **kwargs)
+            _set_params(model, params)
+            results = {}
+            for k, (X, y) in enumerate(batches[:2]):
+                loss, grads = S.call('FullyConnectedNet.loss', model.loss, X.copy(), y.copy())
+                results['train%d' % k] = {'loss': loss, 'grads': dict(grads)}
+            results['test'] = S.call('FullyConnectedNet.loss', model.loss, batches[2][0].copy())
+            if normalization is None and keep is None:
+                model32 = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet,
+                                 FCN['hidden'], input_dim=dims[0], num_classes=dims[-1],
+                                 reg=FCN['reg'])
+                _set_params(model32, {k: v.astype(np.float32) for k, v in params.items()})
+                loss, grads = S.call('FullyConnectedNet.loss', model32.loss,
+                                     batches[0][0].astype(np.float32), batches[0][1])
+                results['float32'] = {'loss': loss, 'grads': dict(grads)}
+            return results
+        _emit_per_mode(S, run)
 
     @p.judge
     def _(got):
