@@ -11,7 +11,7 @@
    staff-only file ships. The student README (the manifest's replacement of
    README.md) names no staff-only path.
 1b. No formula of a stubbed function appears in any shipped file (code,
-   tests, notebook cells of every kind, READMEs): see FORMULAS.
+   tests, notebook cells of every kind, READMEs): see tools/leak_patterns.txt.
 2. The release installs (pip, no dependencies, no network) and every module of
    the package imports. Its unit tests run (python -m pytest tests, with the
    current interpreter, in the release folder), with no collection error, and
@@ -234,98 +234,31 @@ def _leaks(problems, sol, path, lines):
 # ---------------------------------------------------------------------------
 # Check 1b: no formula of a stubbed function
 
-# What a student writes, as it is usually written: a shipped file (code,
-# tests, notebook cells of every kind, READMEs) that matches one of these
-# gives part of a solution away, whatever the regions say. Each entry:
-# (the stubbed functions it belongs to, what it is, a regular expression
-# applied to every line). The patterns stay clear of the given text that
-# must ship: the AdaGrad rule of the FullyConnectedNets notebook (its cell
-# and Inline Question 3) shares RMSProp's step `dw / (sqrt(cache) + eps)`,
-# so only RMSProp's decaying average is a pattern; the running averages of
-# the batchnorm docstring and the TODO's hint "rand(*x.shape) < p" are
-# given too, so the patterns are the normalization itself and the whole
-# mask with its 1/p scale; the batchnorm notebook's official LaTeX for mu,
-# v, sigma and y is given, its closed-form dL/dx is not.
-_ID = r"""[\w.\[\]'"]*"""          # a name, attribute or subscript: config['cache']
-_BETA = r"""(?:beta_?|\bb|β)[12₁₂]"""
-FORMULAS = [
-    # update rules
-    (('sgd_momentum',), 'the momentum update of the velocity',
-     r'\bv(?:elocity)?\b\s*=\s*%s\s*\*\s*\bv(?:elocity)?\b\s*-\s*%s\s*\*\s*dw\b' % (_ID, _ID)),
-    (('sgd_momentum',), 'the velocity decayed in place',
-     r"""\bv(?:elocity)?\b[\]'"]*\s*\*=\s*(?:mu|momentum|rho|config\[.momentum.\])"""),
-    (('sgd_momentum',), 'the gradient step of the velocity', r'\bv(?:elocity)?\s*-=\s*%s\s*\*\s*dw\b' % _ID),
-    (('sgd_momentum',), 'the momentum update written as math',
-     r'[μu]\s*[·*⋅]?\s*v\s*[−-]\s*(?:lr|η|α|learning_rate)\s*[·*⋅]?\s*dw'),
-    (('sgd_momentum',), 'the step along the velocity', r'\bnext_w\s*=\s*w\s*\+\s*v\b|\bw\s*\+=\s*v\b'),
-    (('rmsprop', 'adam'), 'a decaying average of squared gradients',
-     r"""\(\s*1\s*[−-]\s*%s(?:decay\w*|rho|ρ|%s)[\]'"]*\s*\)\s*[·*⋅]?\s*"""
-     r"""\(?\s*(?:dw\s*(?:\*\*\s*2|\*\s*dw|²)|np\.square\(\s*dw)""" % (_ID, _BETA)),
-    (('rmsprop',), 'the decay of the squared-gradient cache',
-     r"""(?:decay\w*|rho|ρ)[\]'"]*\s*[·*⋅]\s*%scache|\bcache[\]'"]*\s*\*=""" % _ID),
-    (('adam',), 'the first-moment update', r"""\(\s*1\s*[−-]\s*%s%s[\]'"]*\s*\)\s*[·*⋅]?\s*dw\b(?!\s*(?:\*|²))""" % (_ID, _BETA)),
-    (('adam',), 'a moment decayed in place', r"""\b[mv]\b[\]'"]*\s*\*=\s*%s%s""" % (_ID, _BETA)),
-    (('adam',), 'the bias correction',
-     r"""1\s*[−-]\s*%s%s\w*[\]'"]*\s*(?:\*\*|\^)\s*[({]?\s*t\b""" % (_ID, _BETA)),
-    (('adam',), 'a bias-corrected moment', r'\b[mv]_?hat\b\s*='),
-    # normalization
-    (('batchnorm_forward', 'layernorm_forward'), 'the normalizing standard deviation',
-     r"""sqrt\(\s*%svar\w*[\]'"]*(?:\([^)]*\))?\s*\+\s*%s(?:eps\w*|epsilon|1e-0?5)\b""" % (_ID, _ID)),
-    (('batchnorm_forward', 'layernorm_forward'), 'the normalization',
-     r"""\(\s*\w+\s*-\s*%s(?:mean|mu|μ)\w*(?:\([^)]*\))?[\]'"]*\s*\)\s*/\s*(?:np\.)?"""
-     r"""(?:sqrt|\w*std|sigma|σ)""" % _ID),
-    (('batchnorm_forward', 'layernorm_forward'), 'the normalized input',
-     r'\bx_?hat\s*=\s*\(?\s*x\s*-'),
-    (('layernorm_forward', 'layernorm_backward'), 'layer norm through the batch norm code',
-     r'batchnorm_(?:forward|backward\w*)\([^,]*\.T\s*,'),
-    (('batchnorm_backward',), 'the gradient of the variance',
-     r'\*\*\s*\(?\s*-\s*(?:1\.5|3\s*/\s*2)|-\s*0\.5\s*\*.*\*\*\s*3\b|'
-     r'-\s*1(?:\.0)?\s*/\s*\(?\s*\w*sqrt\w*\s*\*\*\s*2'),
-    (('batchnorm_backward',), 'the variance branch of the graph',
-     r'\b2(?:\.0)?\s*\*\s*\w+\s*\*\s*\w*(?:dvar|dsq)\w*'),
-    (('batchnorm_backward_alt', 'layernorm_backward'), 'the closed-form gradient',
-     r'\b[ND]\s*\*\s*(\w+)\s*-\s*(?:np\.sum\(\s*\1\b|\1\.sum\()|'
-     r'(\w+)\s*-\s*(?:np\.mean\(\s*\2\b|\2\.mean\()[^-]*-\s*\w+\s*\*\s*'
-     r'(?:np\.(?:mean|sum)\(\s*|\(\s*)\2\s*\*'),
-    (('batchnorm_backward_alt',), 'the closed-form gradient written as math',
-     r'\\frac\{\\partial L\}\{\\partial x_i\}\s*=\s*\\frac\{1\}\{\\sigma\}|'
-     r'\\sum_k\s*\\frac\{\\partial L\}\{\\partial y_k\}\s*\\?,?\s*y_k'),
-    # dropout
-    (('dropout_forward',), 'the inverted-dropout mask',
-     r'rand\w*\(\s*\*\s*\w+\.shape\s*\)\s*<\s*p\s*\)?\s*(?:\.astype\([^)]*\))?\s*/\s*p\b|'
-     r'\bmask\s*/\s*p\b|binomial\(\s*1\s*,\s*p\b'),
-    (('dropout_backward',), 'the dropout gradient', r'\bdout\s*\*\s*mask\b|\bmask\s*\*\s*dout\b'),
-    # losses
-    (('softmax_loss',), 'the softmax gradient',
-     r'\[\s*(?:np\.)?a?range\(\s*\w+\s*\)\s*,\s*y\s*\]\s*-=\s*1(?:\.0)?\b|'
-     r'soft\s*max\w*\s*[−-]\s*one[\s_-]?hot'),
-    (('softmax_loss',), 'the softmax loss',
-     r'(?:log_?probs?|logp)\w*\[\s*(?:np\.)?a?range|np\.log\(\s*\w*probs?\w*\[|'
-     r'logaddexp|logsumexp|np\.log\(\s*(?:np\.sum\(\s*)?np\.exp\(|'
-     r'log\([^)]*\)\s*-\s*\w+\[\s*(?:np\.)?a?range\('),
-    (('softmax_loss',), 'the softmax probabilities',
-     r'exp\w*\s*/\s*(?:np\.sum\(\s*)?\w*exp\w*|exp\w*\s*/\s*\w*sums?\b'),
-    (('svm_loss',), 'the hinge loss',
-     r'maximum\(\s*0(?:\.0)?\s*,\s*\w+\s*-\s*.*\+\s*(?:1|1\.0|delta)\s*\)|\bmargins?\s*>\s*0'),
-    # layers and nets
-    (('affine_forward',), 'the affine forward pass',
-     r'reshape\(\s*\w+(?:\.shape\[0\])?\s*,\s*-1\s*\)\s*(?:@|\.dot\()|'
-     r'(?:@\s*w|\.dot\(\s*w\s*\))\s*\+\s*b\b'),
-    (('affine_backward',), 'the affine gradients',
-     r'\bdout\s*(?:@|\.dot\()\s*\(?\s*w\.T|\.T\s*(?:@|\.dot\()\s*dout\b'),
-    (('relu_forward', 'relu_backward'), 'the ReLU',
-     r'\bdout\s*\*\s*\(\s*x\s*>\s*0\s*\)|\[\s*\w+\s*<=?\s*0\s*\]\s*=\s*0\b|'
-     r'np\.maximum\(\s*0(?:\.0)?\s*,\s*x\s*\)'),
-    (('TwoLayerNet.loss', 'FullyConnectedNet.loss'), 'the L2 term',
-     r'0\.5\s*[·*⋅]?\s*(?:self\.)?reg\b|\breg\s*\*\s*0\.5|(?:self\.)?\breg\s*\*\s*(?:np\.)?sum\(|'
-     r"""\+=?\s*(?:self\.)?reg\s*\*\s*(?:W\w*\b|w\b|%sparams\[)|0\.5\s*[·*⋅]\s*reg\s*[·*⋅]\s*Σ"""
-     % _ID),
-    (('TwoLayerNet.loss', 'FullyConnectedNet.loss'), 'the forward pass through the parameters',
-     r'(?:@|\.dot\()\s*(?:self|model)\.params\['),
-    (('TwoLayerNet.__init__', 'FullyConnectedNet.__init__'), 'the weight initialization',
-     r'weight_scale\s*\*\s*np\.random\.randn|np\.random\.randn\([^)]*\)\s*\*\s*weight_scale|'
-     r'normal\(\s*0(?:\.0)?\s*,\s*weight_scale'),
-]
+LEAK_PATTERNS = os.path.join('tools', 'leak_patterns.txt')
+
+
+def load_formulas(root=ROOT):
+    """The entries of tools/leak_patterns.txt: [(stubbed functions, what, regex)]."""
+    formulas = []
+    with open(os.path.join(root, LEAK_PATTERNS), encoding='utf-8') as f:
+        blocks = [b for b in re.split(r'\n\s*\n', f.read()) if b.strip()]
+    for block in blocks:
+        lines = [l for l in block.splitlines() if not l.startswith('#')]
+        if not lines:
+            continue
+        head, alternatives = lines[0], lines[1:]
+        fns, _, what = head.partition(':')
+        if not what or not alternatives:
+            raise ValueError('%s: expected "FUNCTION[, FUNCTION...]: what" and a regex, got %r'
+                             % (LEAK_PATTERNS, block[:80]))
+        formulas.append((tuple(f.strip() for f in fns.split(',')), what.strip(),
+                         '|'.join(alternatives)))
+    return formulas
+
+
+# What a student writes, as it is usually written: a shipped file that
+# matches one of these gives part of a solution away, whatever the regions say.
+FORMULAS = load_formulas()
 _FORMULA_RES = [(fns, what, re.compile(rx)) for fns, what, rx in FORMULAS]
 
 
