@@ -17,10 +17,8 @@ solver.train()
 # No search: one wider net, RMSProp, weight decay and a step decay.
 np.random.seed(0)
 best_model = FullyConnectedNet([512, 256], weight_scale=1e-2, reg=1e-3)
-best_solver = Solver(best_model, data,
-                     update_rule='rmsprop',
-                     optim_config={'learning_rate': 1e-4},
-                     lr_decay=0.9,
-                     num_epochs=fast_or(12, 1), batch_size=200,
-                     print_every=fast_or(1000, 5))
+settings = {'update_rule': 'rmsprop', 'optim_config': {'learning_rate': 1e-4},
+            'lr_decay': 0.9, 'batch_size': 200}
+best_solver = Solver(best_model, data, num_epochs=fast_or(12, 1),
+                     print_every=fast_or(1000, 5), **settings)
 best_solver.train()
