@@ -21,10 +21,12 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # run as a script: python tools/collect_submission.py
+    sys.path.insert(0, ROOT)
+from cs231n._files import atomic_write  # noqa: E402
 CODE = [
     'cs231n/layers.py',
     'cs231n/layer_utils.py',
@@ -131,21 +133,9 @@ def bundle_files(root=ROOT):
 
 def write_zip(root, out, files):
     """Write `files` (relative to root) into the zip `out`, atomically."""
-    out = os.path.abspath(out)
-    folder = os.path.dirname(out)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.zip')
-    try:
-        with os.fdopen(fd, 'wb') as f, zipfile.ZipFile(f, 'w', zipfile.ZIP_DEFLATED) as z:
-            for rel in files:
-                z.write(os.path.join(root, rel), rel)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a bundle is an ordinary file
-        os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(out) as f, zipfile.ZipFile(f, 'w', zipfile.ZIP_DEFLATED) as z:
+        for rel in files:
+            z.write(os.path.join(root, rel), rel)
 
 
 def main(argv=None):

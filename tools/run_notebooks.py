@@ -18,7 +18,6 @@ import argparse
 import glob
 import os
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,19 +27,9 @@ KERNEL_NAME = 'python3'
 
 def write_atomically(nb, path):
     import nbformat
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.ipynb')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            nbformat.write(nb, f)
-        umask = os.umask(0)  # mkstemp makes the file 0600; give it the usual mode
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    from cs231n._files import atomic_write
+    with atomic_write(path, 'w', encoding='utf-8') as f:
+        nbformat.write(nb, f)
 
 
 def kernelspec_metadata(kernel_name=KERNEL_NAME):
