@@ -1,28 +1,20 @@
-"""Hidden grading tests (staff only; staff/ never ships).
+"""Grading (staff only): the machinery shared by the Gradescope autograder and batch grading.
 
-- rubric.txt           points per part, the notebook accuracy checks, the limits
-- references.py        reference layers, nets and update rules, from the formulas
-- parts_layers.py      every layer's forward and backward
-- parts_nets.py        TwoLayerNet and FullyConnectedNet (each normalization, dropout)
-- parts_optim.py       sgd_momentum, rmsprop, adam
+    grader.py       grade one submission: read, splice, run the probes, judge
+    submission.py   read a zip or folder safely; splice the regions into the starter
+    sandbox.py      child processes with limits, watchdog and quarantine
+    child.py        the child: runs the probes beside the student's code
+    protocol.py     the framed messages from the child (arrays without pickle)
+    api.py          what the hidden tests in parts/ are written with
+    rubric.py       reads parts/rubric.txt
+    notebooks.py    accuracies read from the executed notebooks
+    results.py      Gradescope's results.json, feedback text, schema check
+    gradescope.py   the entry point of run_autograder
+    grade.py        python -m staff.grading.grade: a whole class on one machine
+    autograder.py   python -m staff.grading.autograder: the Gradescope bundle
+    parts/          the hidden tests, their references and the rubric
 
-Each part is a probe (runs beside the student's code, in a child process) and
-a judge (runs in the grading process); see tools/grading/api.py. The machinery
-that runs them is tools/grading/; the commands are tools/grade.py (a whole
-class on one machine) and tools/autograder.py (the Gradescope bundle).
+grade.py and gradescope.py call grader.grade(); it splices a submission with
+submission.py, runs the probes of parts/ through sandbox.py and child.py, and
+judges what comes back with the references of parts/.
 """
-import importlib
-import os
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-RUBRIC = os.path.join(HERE, 'rubric.txt')
-PART_MODULES = ('staff.grading.parts_layers', 'staff.grading.parts_nets',
-                'staff.grading.parts_optim')
-
-
-def load_parts():
-    """{name: Part} of every hidden test, in declaration order."""
-    from tools.grading import api
-    for name in PART_MODULES:
-        importlib.import_module(name)
-    return dict(api.REGISTRY)

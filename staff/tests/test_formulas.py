@@ -6,7 +6,7 @@ normalizations, the dropout mask, the softmax loss and its gradient, the L2
 term, the test-time forward pass of FullyConnectedNet, the composition of
 the sandwich layer), so they must not ship: the public self-check in tests/
 checks the same code against reference numbers, numerical gradients and
-behavioural properties only. tools/release_manifest.txt keeps staff/ out of
+behavioural properties only. staff/release/manifest.txt keeps staff/ out of
 the release.
 """
 import itertools

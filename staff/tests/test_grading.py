@@ -1,7 +1,7 @@
 """The grading tools: hidden tests, the Gradescope autograder, batch grading.
 
 Every submission here is a real zip made by the project's own tools: the
-starter from tools.release, region bodies spliced in with tools.regions,
+starter from staff.release, region bodies spliced in with staff.release.regions,
 executed notebooks fabricated from the starter's (outputs with the check
 lines), and the zip written by tools.collect_submission. The buggy
 submissions derive their bodies by text substitution on the CURRENT model
@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 
 from tools import collect_submission as CS
-from tools import regions as R
-from tools import release as REL
-from tools.grading import grader, notebooks as NB, protocol, results as RES
-from tools.grading import rubric as RUB, submission as SUB
+from staff.release import regions as R
+from staff.release import starter as REL
+from staff.grading import grader, notebooks as NB, protocol, results as RES
+from staff.grading import rubric as RUB, submission as SUB
 
 ROOT = REL.ROOT
 NOTEBOOK_PARTS = {'two_layer_net_accuracy', 'fc_net_best_accuracy', 'best_model_accuracy'}
@@ -288,7 +288,7 @@ def test_staff_alternative_solution_gets_full_marks(starter, rubric, subs, tmp_p
     """The independently written solution in staff/alt_solution, where present."""
     if not os.path.isdir(os.path.join(ROOT, 'staff', 'alt_solution', 'cs231n')):
         pytest.skip('no staff/alt_solution in this checkout')
-    alt = pytest.importorskip('tools.alt_solution')
+    alt = pytest.importorskip('staff.alt_solution.run')
     root = str(tmp_path / 'alt')
     shutil.copytree(starter, root)
     alt.splice_release(root)
@@ -375,7 +375,7 @@ def _run_autograder(root):
 
 
 def check_schema(data, rubric):
-    """Gradescope's schema, checked by hand, besides tools.grading.results.validate."""
+    """Gradescope's schema, checked by hand, besides staff.grading.results.validate."""
     assert RES.validate(data) == [], RES.validate(data)
     assert isinstance(data['score'], (int, float)) and not isinstance(data['score'], bool)
     assert isinstance(data['tests'], list) and len(data['tests']) == len(rubric.items)
@@ -392,7 +392,7 @@ def check_schema(data, rubric):
 
 @pytest.fixture(scope='module')
 def bundle(tmp_path_factory):
-    from tools import autograder
+    from staff.grading import autograder
     out = str(tmp_path_factory.mktemp('bundle') / 'autograder.zip')
     autograder.build(out)
     return out
@@ -403,8 +403,8 @@ def test_bundle_holds_what_gradescope_expects(bundle):
         names = set(z.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
     for name in ('setup.sh', 'run_autograder', 'requirements.txt', 'BUILD.txt',
-                 'grader/tools/grading/grader.py', 'grader/staff/grading/rubric.txt',
-                 'grader/staff/grading/parts_nets.py', 'starter/cs231n/layers.py',
+                 'grader/staff/grading/grader.py', 'grader/staff/grading/parts/rubric.txt',
+                 'grader/staff/grading/parts/nets.py', 'starter/cs231n/layers.py',
                  'starter/notebooks/03_Dropout.ipynb', 'grader/cs231n/_files.py'):
         assert name in names, name
     assert modes['run_autograder'] & 0o111 and modes['setup.sh'] & 0o111
@@ -488,7 +488,7 @@ def test_run_autograder_writes_results_when_the_submission_is_refused(tmp_path, 
 # Batch grading
 
 def _grade_cli(*args):
-    return subprocess.run([sys.executable, '-m', 'tools.grade'] + list(args), cwd=ROOT,
+    return subprocess.run([sys.executable, '-m', 'staff.grading.grade'] + list(args), cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -682,7 +682,7 @@ def test_schema_check_catches_bad_results():
 
 def test_references_match_numerical_gradients():
     """The staff references the judges trust, against centered differences."""
-    from staff.grading import references as ref
+    from staff.grading.parts import references as ref
 
     def num_grad(f, x, h=1e-6):
         g = np.zeros_like(x)

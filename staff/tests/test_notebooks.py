@@ -2,7 +2,7 @@
 changes, checks that assert, text that agrees with the code, a starter whose
 cells run in order; and the tools that run and render them.
 
-Staff-only: tools/release_manifest.txt keeps staff/ out of the student release.
+Staff-only: staff/release/manifest.txt keeps staff/ out of the student release.
 The JupyterLab check in a real browser is opt-in (CS231N_BROWSER_TESTS=1; see
 staff/tests/lab_check.py), since it needs Chromium and playwright.
 """
@@ -21,7 +21,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from tools import regions as R
+from staff.release import regions as R
 from tools import render_notebooks, run_notebooks
 
 ROOT = run_notebooks.ROOT

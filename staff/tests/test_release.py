@@ -1,6 +1,6 @@
 """The release tool on this repository, and the submission bundle on fake notebooks.
 
-Staff-only: tools/release_manifest.txt keeps this file out of the student release.
+Staff-only: staff/release/manifest.txt keeps this file out of the student release.
 """
 import json
 import os
@@ -11,11 +11,11 @@ import zipfile
 
 import pytest
 
-from tools import alt_solution as ALT
-from tools import check_release as CHK
+from staff.alt_solution import run as ALT
+from staff.release import check as CHK
 from tools import collect_submission as CS
-from tools import regions as R
-from tools import release as REL
+from staff.release import regions as R
+from staff.release import starter as REL
 
 ROOT = REL.ROOT
 PY_WITH_REGIONS = ['cs231n/layers.py', 'cs231n/layer_utils.py', 'cs231n/classifiers/fc_net.py',
@@ -197,8 +197,8 @@ def test_solution_only_files_left_out(built):
     out, summary = built
     shipped = set(CHK._rel_files(out))
     assert shipped == set(summary['files'])
-    for path in ('tools/release.py', 'tools/regions.py', 'tools/check_release.py',
-                 'tools/alt_solution.py', 'tools/release_manifest.txt', 'tools/student_README.md',
+    for path in ('staff/release/starter.py', 'staff/release/regions.py', 'staff/release/check.py',
+                 'staff/alt_solution/run.py', 'staff/release/manifest.txt', 'staff/release/student_README.md',
                  'staff/tests/test_release.py', 'staff/alt_solution/cs231n/layers.py', '.ci/run'):
         assert path not in shipped, path
     assert not [p for p in shipped if p.startswith(('bench/', '.ci/', 'output/', 'staff/'))]
@@ -231,7 +231,7 @@ def test_release_refuses_nonempty_out_dir_without_force(tmp_path, capsys):
 
 def test_release_refuses_to_replace_the_repository(tmp_path):
     repo = tmp_path / 'repo'
-    _git_repo(repo, {'tools/release_manifest.txt': 'require a.py\n', 'a.py': 'x = 1\n'})
+    _git_repo(repo, {'staff/release/manifest.txt': 'require a.py\n', 'a.py': 'x = 1\n'})
     for target in (repo, tmp_path):
         with pytest.raises(REL.ReleaseError, match='holds the solution repository'):
             REL.release(str(target), force=True, root=str(repo))
@@ -275,7 +275,7 @@ def _git_repo(root, files):
 def test_malformed_region_stops_the_release_and_writes_nothing(tmp_path, capsys):
     repo = tmp_path / 'repo'
     _git_repo(repo, {
-        'tools/release_manifest.txt': 'exclude secret/\nrequire pkg/a.py\n',
+        'staff/release/manifest.txt': 'exclude secret/\nrequire pkg/a.py\n',
         'pkg/a.py': 'def f():\n    %s\n    return 1\n' % START,
         'secret/answers.py': 'x = 1\n',
     })
@@ -288,7 +288,7 @@ def test_malformed_region_stops_the_release_and_writes_nothing(tmp_path, capsys)
 def test_release_of_a_small_repository(tmp_path):
     repo = tmp_path / 'repo'
     _git_repo(repo, {
-        'tools/release_manifest.txt': 'exclude secret/\nrequire pkg/a.py\n',
+        'staff/release/manifest.txt': 'exclude secret/\nrequire pkg/a.py\n',
         'pkg/a.py': ('class C:\n    def f(self):\n        out = None\n'
                      '        # TODO: Compute out. Then return it.\n'
                      '        %s\n        out = 42\n        %s\n        return out\n'
@@ -298,7 +298,7 @@ def test_release_of_a_small_repository(tmp_path):
     (repo / 'untracked.txt').write_text('junk')
     out = tmp_path / 'out'
     REL.release(str(out), root=str(repo))
-    assert sorted(CHK._rel_files(str(out))) == ['pkg/a.py', 'tools/release_manifest.txt']
+    assert sorted(CHK._rel_files(str(out))) == ['pkg/a.py', 'staff/release/manifest.txt']
     assert "raise NotImplementedError('C.f in pkg/a.py: Compute out.')" in (
         out / 'pkg' / 'a.py').read_text()
 
@@ -432,9 +432,9 @@ def test_submission_command_line_exit_status(tmp_path):
 
 def test_student_readme_replaces_the_solution_readme(built, solution):
     out, summary = built
-    assert summary['replaced'] == {'README.md': 'tools/student_README.md'}
+    assert summary['replaced'] == {'README.md': 'staff/release/student_README.md'}
     shipped = read(out, 'README.md')
-    assert shipped == read(ROOT, 'tools/student_README.md')
+    assert shipped == read(ROOT, 'staff/release/student_README.md')
     assert shipped != read(ROOT, 'README.md')
     for phrase in ('./run_tests.sh tests -k affine', 'python -m pytest tests -k affine',
                    'python -m tools.collect_submission', './get_datasets.sh', 'Colab',
@@ -448,7 +448,7 @@ def test_student_readme_replaces_the_solution_readme(built, solution):
 
 def test_staff_mention_in_the_student_readme_is_a_problem(solution):
     excludes, _ = REL.load_manifest(ROOT)
-    text = 'Run bench/bench_train.py, see .ci/run and tools/release.py; the README.md is fine.\n'
+    text = 'Run bench/bench_train.py, see .ci/run and staff/release/starter.py; the README.md is fine.\n'
     problems = CHK._staff_mentions('README.md', text, excludes, solution)
     assert len(problems) == 3 and all('README.md line 1: names' in p for p in problems)
 
@@ -456,13 +456,13 @@ def test_staff_mention_in_the_student_readme_is_a_problem(solution):
 def test_manifest_replace_in_a_small_repository(tmp_path):
     repo = tmp_path / 'repo'
     _git_repo(repo, {
-        'tools/release_manifest.txt': 'replace README.md docs/student.md\n',
+        'staff/release/manifest.txt': 'replace README.md docs/student.md\n',
         'README.md': 'the solution\n', 'docs/student.md': 'for students\n', 'a.py': 'x = 1\n',
     })
     out = tmp_path / 'out'
     summary = REL.release(str(out), root=str(repo))
     assert summary['replaced'] == {'README.md': 'docs/student.md'}
-    assert sorted(CHK._rel_files(str(out))) == ['README.md', 'a.py', 'tools/release_manifest.txt']
+    assert sorted(CHK._rel_files(str(out))) == ['README.md', 'a.py', 'staff/release/manifest.txt']
     assert (out / 'README.md').read_text() == 'for students\n'
 
 
@@ -475,7 +475,7 @@ def test_manifest_replace_in_a_small_repository(tmp_path):
 ])
 def test_manifest_replace_errors(tmp_path, line, message):
     repo = tmp_path / 'repo'
-    _git_repo(repo, {'tools/release_manifest.txt': line, 'README.md': 'x\n', 'a.md': 'a\n',
+    _git_repo(repo, {'staff/release/manifest.txt': line, 'README.md': 'x\n', 'a.md': 'a\n',
                      'b.md': 'b\n'})
     with pytest.raises(REL.ReleaseError, match=message):
         REL.release(str(tmp_path / 'out'), root=str(repo))
@@ -583,7 +583,7 @@ def test_formulas_catch_both_solutions(path):
 
 
 # ---------------------------------------------------------------------------
-# The alternative solution (its run is .ci/run's: python -m tools.alt_solution)
+# The alternative solution (its run is .ci/run's: python -m staff.alt_solution)
 
 def test_alt_solution_splices_into_the_release(built, tmp_path):
     out, _ = built

@@ -1,4 +1,4 @@
-"""What the hidden grading tests (staff/grading/parts_*.py) are written with.
+"""What the hidden grading tests (staff/grading/parts/*.py) are written with.
 
 A part is a group of student functions worth some points in the rubric. It
 has two halves, which run in different processes:

@@ -1,6 +1,6 @@
 """Run the probes of a submission's parts in child processes, under limits.
 
-The student's code runs only in the child (tools/grading/child.py): a new
+The student's code runs only in the child (staff/grading/child.py): a new
 session (so the whole process group can be killed), with limits on address
 space, CPU time and file size, a scrubbed environment, a scratch folder as
 its working directory, and its stdout/stderr captured and truncated. The
@@ -200,7 +200,7 @@ def run_parts(workspace, parts, settings, grader_root, protect=(), python=None):
     - workspace: a folder holding the spliced cs231n package
     - settings: the rubric's settings (part_timeout, memory_mb, output_kb, file_mb,
       submission_timeout)
-    - grader_root: the folder that holds tools/grading and staff/grading
+    - grader_root: the folder that holds staff/grading and staff/grading
     - protect: files or folders the student's code must not change (the results)
     - python: the interpreter of the child (default: this one)
 

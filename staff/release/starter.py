@@ -1,7 +1,7 @@
 """Write the student starter from this solution repository.
 
-    python -m tools.release OUT_DIR            # OUT_DIR must not exist, or be empty
-    python -m tools.release OUT_DIR --force    # replace an existing OUT_DIR
+    python -m staff.release OUT_DIR            # OUT_DIR must not exist, or be empty
+    python -m staff.release OUT_DIR --force    # replace an existing OUT_DIR
 
 The starter is generated, never edited by hand:
 - every solution region of a .py file becomes a stub: raise NotImplementedError
@@ -13,12 +13,12 @@ The starter is generated, never edited by hand:
   and run metadata cleared;
 - all other files are copied byte for byte.
 
-What ships is listed in tools/release_manifest.txt: the files git tracks,
+What ships is listed in staff/release/manifest.txt: the files git tracks,
 minus the staff-only ones (this tool, the release checks, CI, benchmarks),
 plus the files every release requires; a "replace" line ships one file in
-place of another (the student README, tools/student_README.md, as README.md). The starter is built in a temporary
+place of another (the student README, staff/release/student_README.md, as README.md). The starter is built in a temporary
 folder beside OUT_DIR and renamed into place only when complete.
-Check a release with:  python -m tools.check_release
+Check a release with:  python -m staff.release.check
 """
 import argparse
 import os
@@ -27,14 +27,10 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    from . import regions as R
-except ImportError:  # run as a script
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from tools import regions as R
+from . import regions as R
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MANIFEST = os.path.join('tools', 'release_manifest.txt')
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MANIFEST = os.path.join('staff', 'release', 'manifest.txt')
 
 
 class ReleaseError(Exception):
@@ -42,7 +38,7 @@ class ReleaseError(Exception):
 
 
 def _parse_manifest(root=ROOT):
-    """(excludes, requires, {release path: source path}) of tools/release_manifest.txt."""
+    """(excludes, requires, {release path: source path}) of staff/release/manifest.txt."""
     excludes, requires, replaces = [], [], {}
     path = os.path.join(root, MANIFEST)
     with open(path, encoding='utf-8') as f:
@@ -66,7 +62,7 @@ def _parse_manifest(root=ROOT):
 
 
 def load_manifest(root=ROOT):
-    """(excludes, requires) from tools/release_manifest.txt."""
+    """(excludes, requires) from staff/release/manifest.txt."""
     excludes, requires, _ = _parse_manifest(root)
     return excludes, requires
 
@@ -238,7 +234,7 @@ def describe(summary):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m tools.release',
+        prog='python -m staff.release',
         description='Write the student starter (solution regions stubbed, answers blanked, '
                     'notebook outputs cleared) into OUT_DIR.')
     parser.add_argument('out_dir', metavar='OUT_DIR')
@@ -255,6 +251,3 @@ def main(argv=None):
     print('Wrote the student release to %s' % os.path.abspath(args.out_dir))
     return 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -19,8 +19,8 @@ import shutil
 import stat
 import zipfile
 
-from .. import collect_submission as CS
-from .. import regions as R
+from staff.release import regions as R
+from tools import collect_submission as CS
 
 CODE = list(CS.CODE)
 NOTEBOOKS = list(CS.NOTEBOOKS)

@@ -1,12 +1,12 @@
 """The alternative solution: splice it into a fresh student starter, then run
 the public self-check and the notebooks there.
 
-    python -m tools.alt_solution                  # build a starter, splice, run tests + notebooks
-    python -m tools.alt_solution --no-notebooks   # the self-check only
-    python -m tools.alt_solution --keep           # keep the spliced starter, print its path
-    python -m tools.alt_solution --release DIR    # splice into a copy of this release instead
+    python -m staff.alt_solution                  # build a starter, splice, run tests + notebooks
+    python -m staff.alt_solution --no-notebooks   # the self-check only
+    python -m staff.alt_solution --keep           # keep the spliced starter, print its path
+    python -m staff.alt_solution --release DIR    # splice into a copy of this release instead
 
-(`python -m tools.check_release --alt` runs the same.)
+(`python -m staff.release.check --alt` runs the same.)
 
 staff/alt_solution/ holds a second, independently written solution of every
 region, deliberately unlike the model answers (in-place updates, dict
@@ -38,13 +38,8 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-try:
-    from . import regions as R
-    from . import release as REL
-except ImportError:  # run as a script
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from tools import regions as R
-    from tools import release as REL
+from staff.release import regions as R
+from staff.release import starter as REL
 
 ROOT = REL.ROOT
 ALT_DIR = os.path.join('staff', 'alt_solution')
@@ -330,7 +325,7 @@ def find_data_dir():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m tools.alt_solution',
+        prog='python -m staff.alt_solution',
         description='Splice the alternative solution (staff/alt_solution/) into a fresh '
                     'student starter and run the public self-check and the notebooks '
                     '(fast mode, nbval) there.')
@@ -369,6 +364,3 @@ def main(argv=None):
                                            time.perf_counter() - start))
     return 1 if problems else 0
 
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -9,7 +9,7 @@ not: the probe copies what each call returns before the next call.
 """
 import numpy as np
 
-from tools.grading.api import Fail, case_part, check_close, copy_arrays
+from staff.grading.api import Fail, case_part, check_close, copy_arrays
 
 from . import references as ref
 

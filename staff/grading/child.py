@@ -1,10 +1,10 @@
 """The grading child: runs the probes of some parts beside the student's code.
 
-Started by tools/grading/sandbox.py as `python -I -u child.py`, one process per
+Started by staff/grading/sandbox.py as `python -I -u child.py`, one process per
 submission (and a fresh one after a part hangs or kills its process). It reads
 its job (a JSON line) from stdin, limits its own memory, CPU time and file
 sizes, puts the student's workspace first on sys.path, and for each part
-sends framed messages (tools/grading/protocol.py) on the file descriptor the
+sends framed messages (staff/grading/protocol.py) on the file descriptor the
 job names:
 
     ready                      before any student code is imported
@@ -52,7 +52,7 @@ class Channel:
         self.fd, self.nonce = fd, nonce
 
     def send(self, message):
-        from tools.grading import protocol
+        from staff.grading import protocol
         message['nonce'] = self.nonce
         data = protocol.frame(message)
         view = memoryview(data)
@@ -100,7 +100,7 @@ class Probe:
             raise StudentError('%s raised %s' % (function, self.explain(e)))
 
     def emit(self, key, value):
-        from tools.grading import protocol
+        from staff.grading import protocol
         self.channel.send({'event': 'data', 'part': self.part, 'key': key,
                            'value': protocol.encode_value(value)})
 
@@ -113,7 +113,7 @@ class Probe:
             raise StudentError('not run with your own layers: %s' % self.quarantine['mode:own'])
         restore = []
         if mode == 'reference':
-            from staff.grading import references
+            from staff.grading.parts import references
             layers = sys.modules.get('cs231n.layers')
             for fn_name, ref in references.LAYERS.items():
                 fn = getattr(layers, fn_name, None)
@@ -208,9 +208,9 @@ def main():
     import warnings
     warnings.simplefilter('ignore')
     import numpy as np
-    from tools.grading import api
-    import staff.grading
-    parts = staff.grading.load_parts()
+    from staff.grading import api
+    import staff.grading.parts
+    parts = staff.grading.parts.load_parts()
 
     channel = Channel(int(job['fd']), job['nonce'])
     S = Probe(channel, workspace, job.get('quarantine', {}))

@@ -56,13 +56,13 @@ class GradeResult:
 def load_parts(grader_root=GRADER_ROOT):
     if grader_root not in sys.path:
         sys.path.append(grader_root)
-    import staff.grading
-    return staff.grading.load_parts()
+    import staff.grading.parts
+    return staff.grading.parts.load_parts()
 
 
 def load_rubric(path=None, grader_root=GRADER_ROOT):
     parts = load_parts(grader_root)
-    path = path or os.path.join(grader_root, 'staff', 'grading', 'rubric.txt')
+    path = path or os.path.join(grader_root, 'staff', 'grading', 'parts', 'rubric.txt')
     return RUB.load(path, known_parts=list(parts))
 
 
@@ -70,10 +70,9 @@ def fingerprint(starter_dir, rubric, grader_root=GRADER_ROOT):
     """A hash of everything a grade depends on besides the submission: the
     rubric, the grading code, the hidden tests and the starter's package."""
     h = hashlib.sha256(rubric.text.encode('utf-8'))
-    folders = [os.path.join(grader_root, 'tools', 'grading'),
-               os.path.join(grader_root, 'staff', 'grading'),
+    folders = [os.path.join(grader_root, 'staff', 'grading'),
                os.path.join(starter_dir, 'cs231n')]
-    files = [os.path.join(grader_root, 'tools', 'regions.py'),
+    files = [os.path.join(grader_root, 'staff', 'release', 'regions.py'),
              os.path.join(grader_root, 'tools', 'collect_submission.py')]
     for folder in folders:
         for here, dirs, names in os.walk(folder):
@@ -125,7 +124,7 @@ def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT,
     """Grade the submission at `path` (zip or folder) against the starter in starter_dir.
 
     Inputs:
-    - rubric: a rubric.Rubric (default: staff/grading/rubric.txt)
+    - rubric: a rubric.Rubric (default: staff/grading/parts/rubric.txt)
     - protect: paths the student's code must not change (where results go)
     - settings: overrides of the rubric's settings (e.g. {'part_timeout': 5})
     - workdir: where the temporary workspace goes (default: the system's)

@@ -1,6 +1,6 @@
 """The rubric: points per part, notebook accuracy checks and limits.
 
-It lives in staff/grading/rubric.txt (format described at its top).
+It lives in staff/grading/parts/rubric.txt (format described at its top).
 """
 import hashlib
 import shlex

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 
-from .. import collect_submission as CS
+from tools import collect_submission as CS
 
 
 def _text(output):

@@ -1,6 +1,6 @@
 """The Gradescope autograder's entry point (run_autograder calls it).
 
-    python -m tools.grading.gradescope [--root ROOT]
+    python -m staff.grading.gradescope [--root ROOT]
 
 ROOT (default: $GRADESCOPE_ROOT, else /autograder) is laid out as Gradescope
 lays it out:
@@ -22,7 +22,7 @@ from . import grader, results, sandbox
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m tools.grading.gradescope')
+    parser = argparse.ArgumentParser(prog='python -m staff.grading.gradescope')
     parser.add_argument('--root', default=os.environ.get('GRADESCOPE_ROOT', '/autograder'))
     args = parser.parse_args(argv)
     root = os.path.abspath(args.root)

@@ -1,10 +1,10 @@
 """Grade a whole class on this machine (staff only).
 
-    python -m tools.grade SUBMISSIONS_DIR [--jobs N] [--out DIR]
+    python -m staff.grading.grade SUBMISSIONS_DIR [--jobs N] [--out DIR]
 
 SUBMISSIONS_DIR holds one zip per student (the zip tools.collect_submission
 writes), named after the student: alice.zip -> student "alice". Each is
-graded with the same code as the Gradescope autograder (tools/grading), and
+graded with the same code as the Gradescope autograder (staff/grading), and
 the results go to OUT (default: SUBMISSIONS_DIR/grading):
 
     OUT/grades.csv             one row per student, one column per part, and the total
@@ -29,8 +29,8 @@ import sys
 import tempfile
 import time
 
-from . import release as REL
-from .grading import grader, results, sandbox
+from staff.release import starter as REL
+from . import grader, results, sandbox
 
 ROOT = REL.ROOT
 
@@ -107,13 +107,13 @@ def write_csv(out, rubric, stored):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m tools.grade',
+        prog='python -m staff.grading.grade',
         description='Grade every submission zip in SUBMISSIONS_DIR with the hidden tests.')
     parser.add_argument('submissions', metavar='SUBMISSIONS_DIR')
     parser.add_argument('--jobs', '-j', type=int, default=os.cpu_count() or 1,
                         help='submissions graded at once (default: the number of cores)')
     parser.add_argument('--out', help='output folder (default: SUBMISSIONS_DIR/grading)')
-    parser.add_argument('--starter', help='a starter written by tools.release (default: '
+    parser.add_argument('--starter', help='a starter written by staff.release (default: '
                         'generate one from this repository now)')
     parser.add_argument('--force', action='store_true', help='regrade every submission')
     parser.add_argument('--part-timeout', type=float, help='override the rubric\'s seconds per part')

@@ -3,13 +3,13 @@
 Shapes, seeds, dtypes and hyperparameters differ from the public tests and
 the notebooks: multi-dimensional inputs, a batch of one, float32, custom eps
 and momentum, nonzero running statistics, several keep probabilities. Every
-expected value comes from staff/grading/references.py; the tolerances leave
+expected value comes from staff/grading/parts/references.py; the tolerances leave
 room for any order of rounding (about 1e-14 in float64), never for a wrong
 formula.
 """
 import numpy as np
 
-from tools.grading.api import (Fail, case_part, check_array, check_close, check_gradients,
+from staff.grading.api import (Fail, case_part, check_array, check_close, check_gradients,
                                check_scalar, copy_arrays, part, tolerance)
 
 from . import references as ref

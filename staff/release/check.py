@@ -1,9 +1,9 @@
 """CI checks of the student release, built fresh from this repository.
 
-    python -m tools.check_release                  # build into a temp folder, run checks 1-4
-    python -m tools.check_release --release DIR    # check a release written by tools.release
-    python -m tools.check_release --keep           # keep the temp release and report its path
-    python -m tools.check_release --alt            # the alternative solution instead (below)
+    python -m staff.release.check                  # build into a temp folder, run checks 1-4
+    python -m staff.release.check --release DIR    # check a release written by staff.release
+    python -m staff.release.check --keep           # keep the temp release and report its path
+    python -m staff.release.check --alt            # the alternative solution instead (below)
 
 1. No solution content survives: no line from inside a solution region or an
    inline answer appears in the release (unless the same line also appears
@@ -11,7 +11,7 @@
    staff-only file ships. The student README (the manifest's replacement of
    README.md) names no staff-only path.
 1b. No formula of a stubbed function appears in any shipped file (code,
-   tests, notebook cells of every kind, READMEs): see tools/leak_patterns.txt.
+   tests, notebook cells of every kind, READMEs): see staff/release/leak_patterns.txt.
 2. The release installs (pip, no dependencies, no network) and every module of
    the package imports. Its unit tests run (python -m pytest tests, with the
    current interpreter, in the release folder), with no collection error, and
@@ -29,7 +29,7 @@
 
 With --alt: the alternative solution of staff/alt_solution/ is spliced into
 a fresh release, whose self-check and notebooks (fast mode, nbval) must then
-pass; see tools/alt_solution.py.
+pass; see staff/alt_solution/run.py.
 
 Prints one line per problem and exits 1 if there is any.
 """
@@ -44,13 +44,8 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
-try:
-    from . import regions as R
-    from . import release as REL
-except ImportError:  # run as a script
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from tools import regions as R
-    from tools import release as REL
+from . import regions as R
+from . import starter as REL
 
 ROOT = REL.ROOT
 PACKAGE = 'cs231n'
@@ -234,11 +229,11 @@ def _leaks(problems, sol, path, lines):
 # ---------------------------------------------------------------------------
 # Check 1b: no formula of a stubbed function
 
-LEAK_PATTERNS = os.path.join('tools', 'leak_patterns.txt')
+LEAK_PATTERNS = os.path.join('staff', 'release', 'leak_patterns.txt')
 
 
 def load_formulas(root=ROOT):
-    """The entries of tools/leak_patterns.txt: [(stubbed functions, what, regex)]."""
+    """The entries of staff/release/leak_patterns.txt: [(stubbed functions, what, regex)]."""
     formulas = []
     with open(os.path.join(root, LEAK_PATTERNS), encoding='utf-8') as f:
         blocks = [b for b in re.split(r'\n\s*\n', f.read()) if b.strip()]
@@ -626,10 +621,10 @@ def check_notebooks(release_dir, data_dir, kernel_logs):
 # ---------------------------------------------------------------------------
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m tools.check_release',
+    parser = argparse.ArgumentParser(prog='python -m staff.release.check',
                                      description=__doc__.split('\n\n')[0])
     parser.add_argument('--release', metavar='DIR',
-                        help='check this release (written by tools.release from this '
+                        help='check this release (written by staff.release from this '
                              'repository) instead of building a fresh one')
     parser.add_argument('--keep', action='store_true', help='keep the temporary release')
     parser.add_argument('--no-notebooks', action='store_true',
@@ -639,7 +634,7 @@ def main(argv=None):
                              'release and run its self-check and notebooks instead')
     args = parser.parse_args(argv)
     if args.alt:
-        from . import alt_solution as ALT
+        from staff.alt_solution import run as ALT
         return ALT.main((['--release', args.release] if args.release else [])
                         + (['--keep'] if args.keep else [])
                         + (['--no-notebooks'] if args.no_notebooks else []))

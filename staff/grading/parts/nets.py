@@ -13,7 +13,7 @@ format still passes with them.
 """
 import numpy as np
 
-from tools.grading.api import Fail, check_close, check_scalar, part
+from staff.grading.api import Fail, check_close, check_scalar, part
 
 from . import references as ref
 
