@@ -1,4 +1,4 @@
-"""Bundle your work for submission: the code files and the executed notebooks.
+"""Bundle your work for submission: the code files, the executed notebooks and the saved models.
 
     python -m tools.collect_submission                       # writes a2_submission.zip
     python -m tools.collect_submission --out my_bundle.zip
@@ -7,7 +7,9 @@ Before zipping it checks that
 - every required file exists (the code you completed and the three notebooks);
 - each notebook was run top to bottom in one kernel: every code cell has been
   executed, the execution counts are exactly 1, 2, ..., N in cell order, and
-  no cell shows an error.
+  no cell shows an error;
+- each trained model that is graded was saved by its notebook (save_model) and
+  can be read back: the grader scores these files on held-out images.
 If anything is missing or stale it prints one line per problem, writes no zip
 and exits with status 1. Fix a stale notebook with "Restart kernel and run
 all cells", then save it.
@@ -39,6 +41,12 @@ NOTEBOOKS = [
     'notebooks/02_BatchNormalization.ipynb',
     'notebooks/03_Dropout.ipynb',
 ]
+# The models the notebooks save with cs231n.saved_model.save_model, and where.
+MODELS = {
+    'saved_models/two_layer_net.npz': 'notebooks/01_FullyConnectedNets.ipynb',
+    'saved_models/fc_net_best.npz': 'notebooks/01_FullyConnectedNets.ipynb',
+    'saved_models/best_model.npz': 'notebooks/03_Dropout.ipynb',
+}
 DEFAULT_OUT = 'a2_submission.zip'
 PLACEHOLDER = '[FILL THIS IN]'
 
@@ -108,6 +116,17 @@ def check(root=ROOT):
             p, w = check_notebook(full, path)
             problems += p
             warnings += w
+    from cs231n.saved_model import ModelFileError, read_model
+    for path, notebook in MODELS.items():
+        full = os.path.join(root, path)
+        if not os.path.isfile(full):
+            problems.append('%s: not found; run %s to the end: its save_model cell writes it'
+                            % (path, notebook))
+            continue
+        try:
+            read_model(full, path)
+        except ModelFileError as e:
+            problems.append('%s; run the save_model cell of %s again' % (e, notebook))
     for path in CODE:
         full = os.path.join(root, path)
         if os.path.isfile(full):
@@ -128,7 +147,7 @@ def bundle_files(root=ROOT):
                 rel = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, '/')
                 if rel not in CODE:
                     extra.append(rel)
-    return CODE + NOTEBOOKS + extra
+    return CODE + NOTEBOOKS + list(MODELS) + extra
 
 
 def write_zip(root, out, files):

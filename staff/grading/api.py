@@ -1,34 +1,59 @@
 """What the hidden grading tests (staff/grading/parts/*.py) are written with.
 
 A part is a group of student functions worth some points in the rubric. It
-has two halves, which run in different processes:
+has two halves, and both run in the grading process:
 
     adam = part('adam', functions=['adam'])
 
     @adam.probe
-    def _(S):                      # the child process, beside the student's code
+    def _(S):                      # drives the student's code in the sandbox
         optim = S.module('cs231n.optim')
         next_w, config = S.call('adam', optim.adam, w, dw, config)
         S.emit('step1', {'next_w': next_w, 'm': config['m']})
 
     @adam.judge
-    def _(got):                    # the grading process: never runs student code
+    def _(got):                    # judges what the probe emitted
         check_close('adam', 'next_w', got['step1']['next_w'], expected, 1e-7)
 
-The probe calls the student's functions on inputs it builds from fixed seeds
-and sends back what they returned (S.emit). The judge rebuilds the same inputs,
+The probe calls the student's functions, through its session S (session.py),
+on inputs it builds from seeds (rng(): fixed per part, mixed with a secret
+drawn for each submission, so that no submission can know them in advance)
+and keeps what they returned (S.emit). The judge rebuilds the same inputs,
 computes the expected values with the staff references, and raises Fail with
 a message naming the function and the size of the error; returning means the
-part passes. A student function that raises, hangs, crashes or exits fails its
+part passes. The executor in the sandbox sees only the calls and their
+inputs. A student function that raises, hangs, crashes or exits fails its
 part with the reason, before the judge is asked (unless the part was declared
-with partial=True: its judge then also sees what was sent before the failure
-and may pass on it, as the net parts do with the results of one layer mode).
+with partial=True: its judge then also sees what was emitted before the
+failure and may pass on it, as the net parts do with the results of one layer
+mode).
 """
+import contextlib
+import contextvars
+import hashlib
+
 import numpy as np
 
 from .protocol import Opaque
 
 REGISTRY = {}
+_salt = contextvars.ContextVar('case_salt', default=b'')
+
+
+@contextlib.contextmanager
+def case_salt(salt):
+    """Within the block rng() mixes `salt` (bytes) into every seed."""
+    token = _salt.set(salt)
+    try:
+        yield
+    finally:
+        _salt.reset(token)
+
+
+def rng(seed):
+    """np.random.RandomState for the part's fixed `seed`, mixed with the submission's salt."""
+    digest = hashlib.sha256(_salt.get() + str(seed).encode()).digest()
+    return np.random.RandomState(int.from_bytes(digest[:4], 'little'))
 
 
 class Fail(Exception):

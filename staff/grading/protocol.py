@@ -1,9 +1,14 @@
-"""The framed messages the grading child sends to the grading process.
+"""The framed messages between the grading process and the executor in the sandbox.
 
 Each message is a 4-byte big-endian length followed by that many bytes of
 UTF-8 JSON. Arrays travel inside the JSON as {"__npy__": base64 of the .npy
 bytes}; the receiving side loads them with allow_pickle=False, so a message
-can never make the grader unpickle anything.
+can never make either side unpickle anything. Objects that stay on one side
+travel as references: {"__ref__": EXPR} names an object the executor holds
+(executor.py resolves it), {"__token__": N} a cache that a reference layer
+keeps in the grading process (session.py).
+
+This file and executor.py are all of the grader that the sandbox sees.
 """
 import base64
 import io
@@ -22,16 +27,25 @@ class ProtocolError(ValueError):
     pass
 
 
-def encode_value(value, depth=0):
-    """A JSON-able form of a probe's value: arrays, numbers, strings, lists, dicts."""
+def encode_value(value, depth=0, other=None):
+    """A JSON-able form of a value: arrays, numbers, strings, lists, dicts.
+
+    other(value) encodes what none of those is (a reference), or returns None
+    to describe it as opaque ({"__repr__": its type's name})."""
     if depth > 20:
         raise ProtocolError('value nested too deeply')
+    if other is not None:
+        special = other(value)
+        if special is not None:
+            return special
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in 'biuf':
             return {'__repr__': 'an array of dtype %s' % value.dtype}
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
         return {'__npy__': base64.b64encode(buf.getvalue()).decode('ascii')}
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return {'__dtype__': np.dtype(value).name}
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, numbers.Integral):
@@ -42,10 +56,10 @@ def encode_value(value, depth=0):
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, dict):
-        return {'__dict__': [[encode_value(k, depth + 1), encode_value(v, depth + 1)]
-                             for k, v in value.items()]}
+        return {'__dict__': [[encode_value(k, depth + 1, other),
+                              encode_value(v, depth + 1, other)] for k, v in value.items()]}
     if isinstance(value, (list, tuple)):
-        return [encode_value(v, depth + 1) for v in value]
+        return [encode_value(v, depth + 1, other) for v in value]
     return {'__repr__': type(value).__name__}
 
 
@@ -59,18 +73,28 @@ class Opaque:
         return '<%s>' % self.what
 
 
-def decode_value(value, depth=0):
+def decode_value(value, depth=0, special=None):
+    """The value encode_value encoded; special(dict) decodes a reference
+    ({"__ref__": ...} or {"__token__": ...}), where the caller accepts them."""
     if depth > 22:
         raise ProtocolError('value nested too deeply')
     if isinstance(value, list):
-        return [decode_value(v, depth + 1) for v in value]
+        return [decode_value(v, depth + 1, special) for v in value]
     if isinstance(value, dict):
+        if special is not None and len(value) == 1 and next(iter(value)) in ('__ref__',
+                                                                               '__token__'):
+            return special(value)
         if set(value) == {'__npy__'}:
             try:
                 data = base64.b64decode(value['__npy__'], validate=True)
                 return np.load(io.BytesIO(data), allow_pickle=False)
             except Exception as e:
                 raise ProtocolError('bad array: %s' % e)
+        if set(value) == {'__dtype__'}:
+            try:
+                return np.dtype(str(value['__dtype__'])).type
+            except TypeError as e:
+                raise ProtocolError('bad dtype: %s' % e)
         if set(value) == {'__float__'}:
             return float(value['__float__'])
         if set(value) == {'__repr__'}:
@@ -83,7 +107,7 @@ def decode_value(value, depth=0):
                 k = decode_value(item[0], depth + 1)
                 if isinstance(k, (list, dict, np.ndarray, Opaque)):
                     k = repr(k)
-                out[k] = decode_value(item[1], depth + 1)
+                out[k] = decode_value(item[1], depth + 1, special)
             return out
         raise ProtocolError('unexpected object with keys %s' % sorted(value)[:5])
     return value

@@ -1,4 +1,4 @@
-"""The rubric: points per part, notebook accuracy checks and limits.
+"""The rubric: points per part, the trained models' accuracy checks, and limits.
 
 It lives in staff/grading/parts/rubric.txt (format described at its top).
 """
@@ -21,11 +21,13 @@ class RubricError(ValueError):
 
 
 class Item:
-    """One graded line: kind 'part' or 'accuracy'."""
+    """One graded line: kind 'part' or 'accuracy' (a saved model, its notebook and
+    the label of the notebook's check)."""
 
-    def __init__(self, kind, name, points, notebook=None, label=None, minimum=None):
+    def __init__(self, kind, name, points, notebook=None, label=None, minimum=None, model=None):
         self.kind, self.name, self.points = kind, name, points
         self.notebook, self.label, self.minimum = notebook, label, minimum
+        self.model = model
 
     def __repr__(self):
         return '<%s %s %g>' % (self.kind, self.name, self.points)
@@ -92,12 +94,15 @@ def parse(text, where='rubric.txt', known_parts=None):
             continue
         if kind == 'part' and len(words) == 3:
             item = Item('part', words[1], _number(at, words[2], 'POINTS'))
-        elif kind == 'accuracy' and len(words) == 6:
-            item = Item('accuracy', words[1], _number(at, words[2], 'POINTS'), notebook=words[3],
-                        label=words[4], minimum=_number(at, words[5], 'MIN'))
+        elif kind == 'accuracy' and len(words) == 7:
+            item = Item('accuracy', words[1], _number(at, words[2], 'POINTS'), notebook=words[4],
+                        label=words[5], minimum=_number(at, words[6], 'MIN'), model=words[3])
+            if not item.model.endswith('.npz'):
+                raise RubricError('%s: MODEL must be a .npz file, got %r' % (at, item.model))
         else:
-            raise RubricError('%s: expected "part NAME POINTS", "accuracy NAME POINTS NOTEBOOK '
-                              'LABEL MIN" or "setting KEY VALUE", got %r' % (at, line.strip()))
+            raise RubricError('%s: expected "part NAME POINTS", "accuracy NAME POINTS MODEL '
+                              'NOTEBOOK LABEL MIN" or "setting KEY VALUE", got %r'
+                              % (at, line.strip()))
         if item.name in seen:
             raise RubricError('%s: %s listed twice' % (at, item.name))
         seen.add(item.name)

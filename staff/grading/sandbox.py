@@ -1,22 +1,31 @@
-"""Run the probes of a submission's parts in child processes, under limits.
+"""The sandbox: where and as whom the executor (and so the student's code) runs.
 
-The student's code runs only in the child (staff/grading/child.py): a new
-session (so the whole process group can be killed), with limits on address
-space, CPU time and file size, a scrubbed environment, a scratch folder as
-its working directory, and its stdout/stderr captured and truncated. The
-child reports on a pipe; this module validates every message and never lets
-the child decide a score.
+Three kinds, chosen once per grading process (choose()):
 
-Per part, a watchdog here enforces the time limit and the output limit. A
-part that hangs, prints too much, kills its process (os._exit, a crash, the
-memory limit) or corrupts the channel is stopped with the reason, and a
-fresh child carries on with the next part. The function that was running
-when that happened is put in quarantine: later parts get an error from it
-at once instead of hanging again.
+    bwrap   bubblewrap: new user, PID, network, IPC, UTS and mount namespaces; the
+            executor sees read-only views of the system's libraries, the Python it
+            runs on, its own two files and the submission's workspace, a scratch
+            folder it may write, and a private /tmp. When the namespace's first
+            process ends, the kernel kills every process in it. As root it runs
+            as the dedicated sandbox user.
+    user    the dedicated unprivileged user (Gradescope's documented practice),
+            for a grader that runs as root where namespaces are not allowed (a
+            Docker container): the grader's files, the submission and the results
+            must be private to root (check_private); afterwards every process of
+            that user is killed and what it wrote in the world-writable folders
+            is removed. One submission at a time.
+    none    no sandbox, for trusted code only (the staff's own solutions), when
+            asked for explicitly.
+
+Anything else refuses with one line that names both ways (SandboxUnavailable).
+
+A Child is one executor process in its sandbox, with its command and message
+pipes; its stdout and stderr are captured and bounded by the caller
+(session.py), which drives it one command at a time.
 """
 import json
 import os
-import secrets
+import pwd
 import selectors
 import shutil
 import signal
@@ -28,12 +37,17 @@ import time
 
 from . import protocol
 
-CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'child.py')
-STARTUP_TIMEOUT = 120.0
-KEEP_OUTPUT = 4000          # characters of a part's output kept for the feedback
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXECUTOR_FILES = ('executor.py', 'protocol.py')
+SANDBOX_USER = os.environ.get('CS231N_SANDBOX_USER', 'cs231n-sandbox')
+KINDS = ('bwrap', 'user', 'none')
+# Where a process of the sandbox user may write on a Debian or Ubuntu system
+# besides its scratch folder: cleaned after each executor in user mode.
+WORLD_WRITABLE = ('/tmp', '/var/tmp', '/dev/shm', '/dev/mqueue', '/run/lock', '/var/lock')
+IN_BOX = '/sandbox'
 
 _lock = threading.Lock()
-_live = {}                  # pid -> Popen of every running child, for stop_all and reaping
+_live = set()                  # Child objects running now, for stop_all
 _stopping = threading.Event()
 
 
@@ -41,207 +55,467 @@ class GraderError(RuntimeError):
     """The grading machinery itself failed (not the student's code)."""
 
 
-class PartRun:
-    """What happened when a part's probe ran."""
+class SandboxUnavailable(GraderError):
+    """No sandbox can run here; the message says what would make one."""
 
-    def __init__(self, name):
-        self.name = name
-        self.data = {}
-        self.complete = False
-        self.error = None        # why the part was stopped, if it was
-        self.output = ''
-        self.output_bytes = 0
-        self.seconds = 0.0
-        self.last_call = None
-        self.mode = None
 
-    def add_output(self, data):
-        self.output_bytes += len(data)
-        if len(self.output) < KEEP_OUTPUT:
-            self.output += data.decode('utf-8', errors='replace')[:KEEP_OUTPUT - len(self.output)]
+class ChildFailure(Exception):
+    """The executor stopped answering: kind is 'timeout', 'output', 'protocol' or 'exit'."""
+
+    def __init__(self, kind, detail=None):
+        super().__init__(kind, detail)
+        self.kind, self.detail = kind, detail
 
 
 # ---------------------------------------------------------------------------
-# Process bookkeeping
+# Choosing the sandbox
 
-def stop_all():
-    """Kill every running child (Ctrl-C of a batch); no new child starts."""
-    _stopping.set()
-    with _lock:
-        procs = list(_live.values())
-    for proc in procs:
-        _kill(proc)
+class Sandbox:
+    """How executors are started: kind, and the user they run as (uid, gid) or None."""
+
+    def __init__(self, kind, user=None, note=''):
+        self.kind, self.user, self.note = kind, user, note
+
+    def describe(self):
+        who = ' as %s (uid %d)' % (SANDBOX_USER, self.user[0]) if self.user else ''
+        return '%s%s%s' % (self.kind, who, ' (%s)' % self.note if self.note else '')
 
 
-def become_subreaper():
-    """Make orphaned descendants (a student's daemon) children of this process,
-    so that reap_orphans() can kill them. Linux only; a no-op elsewhere."""
+def sandbox_user():
+    """(uid, gid) of the dedicated sandbox user, or None if it does not exist."""
     try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_CHILD_SUBREAPER = 36
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except Exception:
+        entry = pwd.getpwnam(SANDBOX_USER)
+    except KeyError:
+        return None
+    if entry.pw_uid == 0 or entry.pw_gid == 0:
+        raise GraderError('the sandbox user %s must not be root' % SANDBOX_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _as_user(user):
+    return dict(user=user[0], group=user[1], extra_groups=[]) if user else {}
+
+
+def bwrap_works(user=None, python=None):
+    """True if bubblewrap can start this Python in the sandbox built here."""
+    if not shutil.which('bwrap'):
         return False
-
-
-def reap_orphans():
-    """Kill and collect this process's children that are not running children
-    of ours: descendants of a student's process that outlived it."""
-    me = os.getpid()
+    box = Box(user, 'bwrap')
     try:
-        pids = [int(p) for p in os.listdir('/proc') if p.isdigit()]
-    except OSError:
-        return 0
-    killed = 0
-    with _lock:
-        known = set(_live)
-        for pid in pids:
-            if pid in known:
-                continue
-            try:
-                with open('/proc/%d/stat' % pid, 'rb') as f:
-                    stat = f.read()
-                ppid = int(stat[stat.rindex(b')') + 2:].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            if ppid == me and _from_grading_child(pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                    killed += 1
-                except (OSError, ChildProcessError):
-                    pass
-    return killed
-
-
-def _from_grading_child(pid):
-    """True for a process that inherited a grading child's environment: an
-    orphan of the student's code, not a process some other code started."""
-    try:
-        with open('/proc/%d/environ' % pid, 'rb') as f:
-            return b'CS231N_GRADING_CHILD=1' in f.read().split(b'\0')
-    except OSError:
+        argv = bwrap_argv(box, python or sys.executable, user) + ['-c', 'import numpy']
+        p = subprocess.run(argv, capture_output=True, timeout=60, **_as_user(user))
+        return p.returncode == 0
+    except (OSError, subprocess.SubprocessError):
         return False
+    finally:
+        box.remove()
 
 
-def _kill(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.kill()
-    except OSError:
-        pass
+_chosen = {}
+
+
+def choose(kind='auto', python=None):
+    """The Sandbox to grade with. kind: 'auto' (bwrap, else user), or one of KINDS.
+
+    Raises SandboxUnavailable when the kind asked for cannot run here."""
+    key = (kind, python)
+    if key in _chosen:
+        return _chosen[key]
+    if kind not in ('auto',) + KINDS:
+        raise ValueError('sandbox must be auto, %s; got %r' % (', '.join(KINDS), kind))
+    if kind == 'none':
+        return _chosen.setdefault(key, Sandbox('none', note='trusted code only'))
+    root = os.geteuid() == 0
+    user = sandbox_user() if root else None
+    if root and user is None:
+        raise SandboxUnavailable(
+            'refusing to run untrusted code: the grader runs as root and the sandbox user %s '
+            'does not exist (create it: useradd --system --no-create-home --shell '
+            '/usr/sbin/nologin %s), or pass --trusted for the staff\'s own code'
+            % (SANDBOX_USER, SANDBOX_USER))
+    if kind in ('auto', 'bwrap'):
+        if bwrap_works(user, python):
+            return _chosen.setdefault(key, Sandbox('bwrap', user))
+        if kind == 'bwrap':
+            raise SandboxUnavailable(
+                'bubblewrap cannot run here (install the Debian package bubblewrap; it needs '
+                'unprivileged user namespaces)')
+    if root:
+        return _chosen.setdefault(key, Sandbox('user', user))
+    raise SandboxUnavailable(
+        'refusing to run untrusted code: no sandbox here. Install bubblewrap (Debian package '
+        'bubblewrap, with unprivileged user namespaces), or run the grader as root with the '
+        'sandbox user %s (as under Gradescope); --trusted grades the staff\'s own code without '
+        'one' % SANDBOX_USER)
+
+
+def check_private(sandbox, paths):
+    """Raise SandboxUnavailable if the sandbox user can read any of `paths`
+    (user mode only: there the filesystem's permissions are the only wall)."""
+    if sandbox.kind != 'user':
+        return
+    probe = ('import os, sys\n'
+             'for p in sys.argv[1:]:\n'
+             '    try:\n'
+             '        os.listdir(p) if os.path.isdir(p) else open(p, "rb").close()\n'
+             '        print(p)\n'
+             '    except OSError:\n'
+             '        pass\n')
+    existing = [os.path.abspath(p) for p in paths if os.path.exists(p)]
+    out = subprocess.run([sys.executable, '-I', '-c', probe] + existing, capture_output=True,
+                         text=True, timeout=60, cwd='/', **_as_user(sandbox.user))
+    readable = [line for line in out.stdout.splitlines() if line]
+    if readable:
+        raise SandboxUnavailable(
+            'refusing to grade: the sandbox user %s can read %s; make it private to root '
+            '(chmod 700), or use bubblewrap' % (SANDBOX_USER, ', '.join(readable)))
 
 
 # ---------------------------------------------------------------------------
-# Snapshots of the files the student's code must not touch
+# The folder an executor sees
 
-def snapshot(paths):
-    state = {}
-    for root in paths:
-        if os.path.isdir(root):
-            for folder, dirs, files in os.walk(root):
-                for name in dirs + files:
-                    p = os.path.join(folder, name)
-                    try:
-                        st = os.lstat(p)
-                        state[p] = (st.st_size, st.st_mtime_ns, st.st_mode)
-                    except OSError:
-                        pass
+class Box:
+    """A folder holding what one executor sees: work/ (the workspace, read-only),
+    grader/ (executor.py and protocol.py, read-only) and scratch/ (writable)."""
+
+    def __init__(self, user, kind, workspace=None):
+        self.path = tempfile.mkdtemp(prefix='cs231n-box-')
+        self.kind = kind
+        self.work = os.path.join(self.path, 'work')
+        self.grader = os.path.join(self.path, 'grader')
+        self.scratch = os.path.join(self.path, 'scratch')
+        if workspace:
+            shutil.copytree(workspace, self.work)
         else:
-            try:
-                st = os.lstat(root)
-                state[root] = (st.st_size, st.st_mtime_ns, st.st_mode)
-            except OSError:
-                state[root] = None
-    return state
+            os.mkdir(self.work)
+        os.mkdir(self.grader)
+        for name in EXECUTOR_FILES:
+            shutil.copy(os.path.join(HERE, name), self.grader)
+        os.mkdir(self.scratch, 0o700)
+        if user:
+            # Readable, never writable, by the sandbox user; its scratch is its own.
+            for here, dirs, files in os.walk(self.path):
+                for d in dirs:
+                    os.chmod(os.path.join(here, d), 0o755)
+                for f in files:
+                    os.chmod(os.path.join(here, f), 0o644)
+            os.chmod(self.path, 0o755)
+            os.chown(self.scratch, user[0], user[1])
+            os.chmod(self.scratch, 0o700)
+
+    def inside(self, which):
+        """The path of work, grader or scratch as the executor sees it."""
+        if self.kind == 'bwrap':
+            return IN_BOX + '/' + which
+        return getattr(self, which)
+
+    def remove(self):
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
-def _changes(before, after):
-    return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+def _python_paths(python):
+    """Folders the interpreter needs: its installation and its environment's."""
+    probe = subprocess.run([python, '-I', '-c', 'import sys, site, json; print(json.dumps('
+                            '[sys.base_prefix, sys.prefix, sys.executable] + site.getsitepackages()))'],
+                           capture_output=True, text=True, timeout=60)
+    try:
+        paths = json.loads(probe.stdout)
+    except ValueError:
+        raise GraderError('cannot ask %s where it lives: %s' % (python, probe.stderr.strip()))
+    folders = set()
+    for p in paths + [os.path.dirname(python)]:
+        for q in (p, os.path.realpath(p)):
+            if os.path.isfile(q):
+                q = os.path.dirname(q)
+            if os.path.isdir(q) and not (q == '/usr' or q.startswith('/usr/')):
+                folders.add(q)
+    # The outermost folders only: a venv's bin/ lies inside the venv.
+    return sorted(f for f in folders if not any(f != g and f.startswith(g + '/') for g in folders))
 
 
-def _undo(changed):
-    """Remove what the student's code created or changed among the protected
-    paths; the grader writes its own results after the run."""
-    for p in changed:
-        if os.path.lexists(p):
-            try:
-                if os.path.isdir(p) and not os.path.islink(p):
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    os.unlink(p)
-            except OSError:
-                pass
+_paths_cache = {}
 
 
-# ---------------------------------------------------------------------------
-# Running parts
+def bwrap_argv(box, python, user=None):
+    """The bwrap command line up to the program to run (the interpreter)."""
+    if python not in _paths_cache:
+        _paths_cache[python] = _python_paths(python)
+    argv = ['bwrap', '--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL',
+            '--clearenv']
+    for top in ('/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'):
+        if os.path.islink(top):
+            argv += ['--symlink', os.readlink(top), top]
+        elif os.path.isdir(top):
+            argv += ['--ro-bind', top, top]
+    for f in ('/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/localtime'):
+        argv += ['--ro-bind-try', f, f]
+    for folder in _paths_cache[python]:
+        argv += ['--ro-bind', folder, folder]
+    argv += ['--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/dev/shm',
+             '--dir', IN_BOX,
+             '--ro-bind', box.work, IN_BOX + '/work', '--ro-bind', box.grader, IN_BOX + '/grader',
+             '--bind', box.scratch, IN_BOX + '/scratch', '--chdir', IN_BOX + '/scratch']
+    for key, value in _env(IN_BOX + '/scratch').items():
+        argv += ['--setenv', key, value]
+    return argv + ['--', python]
+
 
 def _env(scratch):
     return {
-        'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
-        'HOME': scratch, 'TMPDIR': scratch, 'MPLCONFIGDIR': scratch,
+        'PATH': '/usr/bin:/bin', 'HOME': scratch, 'TMPDIR': scratch, 'MPLCONFIGDIR': scratch,
         'LANG': 'C.UTF-8', 'LC_ALL': 'C.UTF-8',
         'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1',
-        'MPLBACKEND': 'Agg',
-        'PYTHONHASHSEED': '0', 'PYTHONDONTWRITEBYTECODE': '1',
-        'CS231N_GRADING_CHILD': '1',
+        'MPLBACKEND': 'Agg', 'PYTHONHASHSEED': '0', 'PYTHONDONTWRITEBYTECODE': '1',
     }
 
 
-def run_parts(workspace, parts, settings, grader_root, protect=(), python=None):
-    """Run the probes of `parts` (names, in order) on the workspace.
+# ---------------------------------------------------------------------------
+# Processes of the sandbox user (user mode)
 
-    Inputs:
-    - workspace: a folder holding the spliced cs231n package
-    - settings: the rubric's settings (part_timeout, memory_mb, output_kb, file_mb,
-      submission_timeout)
-    - grader_root: the folder that holds staff/grading and staff/grading
-    - protect: files or folders the student's code must not change (the results)
-    - python: the interpreter of the child (default: this one)
+def processes_of(uid):
+    pids = []
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                if os.stat('/proc/' + name).st_uid == uid:
+                    pids.append(int(name))
+            except OSError:
+                pass
+    return pids
 
-    Returns {part name: PartRun}.
-    """
-    python = python or sys.executable
-    timeout = float(settings['part_timeout'])
-    output_limit = int(settings['output_kb']) * 1024
-    budget = float(settings.get('submission_timeout', 1e9))
-    runs = {name: PartRun(name) for name in parts}
-    remaining = list(parts)
-    quarantine = {}
-    started = time.monotonic()
-    before = snapshot(protect)
-    scratch = tempfile.mkdtemp(prefix='cs231n-grading-scratch-')
-    startup_failures = 0
-    try:
-        while remaining:
+
+def kill_user(uid, rounds=50):
+    """SIGKILL every process of uid until none is left (a killed process cannot fork)."""
+    for _ in range(rounds):
+        pids = [p for p in processes_of(uid) if p != os.getpid()]
+        if not pids:
+            return True
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)
+    return not processes_of(uid)
+
+
+def remove_files_of(uid, folders=WORLD_WRITABLE):
+    """Remove what uid owns in the world-writable folders."""
+    for top in folders:
+        if not os.path.isdir(top) or os.path.islink(top):
+            continue
+        for here, dirs, files in os.walk(top, topdown=False):
+            for name in files + dirs:
+                path = os.path.join(here, name)
+                try:
+                    if os.lstat(path).st_uid == uid:
+                        if os.path.isdir(path) and not os.path.islink(path):
+                            shutil.rmtree(path, ignore_errors=True)
+                        else:
+                            os.unlink(path)
+                except OSError:
+                    pass
+
+
+# ---------------------------------------------------------------------------
+# One executor
+
+class Child:
+    """One executor in its sandbox. Start it, then request() one command at a time."""
+
+    def __init__(self, sandbox, workspace, job, python=None, startup_timeout=120.0):
+        self.sandbox = sandbox
+        self.python = python or sys.executable
+        self.box = Box(sandbox.user, sandbox.kind, workspace)
+        self.reader = protocol.Reader()
+        self.pending = []
+        self.ready = False
+        self.report = None
+        self.startup_output = b''
+        self.output_sink = None         # callable(bytes) for the part running now
+        self.startup_deadline = time.monotonic() + startup_timeout
+        cmd_r, self.cmd_w = os.pipe()
+        self.msg_r, msg_w = os.pipe()
+        executor = os.path.join(self.box.inside('grader'), 'executor.py')
+        if sandbox.kind == 'bwrap':
+            argv = bwrap_argv(self.box, self.python, sandbox.user)
+            env, cwd = {}, '/'
+        else:
+            argv = [self.python]
+            env, cwd = _env(self.box.scratch), self.box.scratch
+        argv += ['-I', '-u', executor, str(cmd_r), str(msg_w)]
+        with _lock:
+            if _stopping.is_set():
+                for fd in (cmd_r, self.cmd_w, self.msg_r, msg_w):
+                    os.close(fd)
+                self.box.remove()
+                raise KeyboardInterrupt('grading stopped')
+            try:
+                self.proc = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, pass_fds=(cmd_r, msg_w), start_new_session=True,
+                    env=env, cwd=cwd, close_fds=True, **_as_user(sandbox.user))
+            except BaseException:
+                for fd in (self.cmd_w, self.msg_r):
+                    os.close(fd)
+                self.box.remove()
+                raise
+            finally:
+                os.close(cmd_r)
+                os.close(msg_w)
+            _live.add(self)
+        job = dict(job, workspace=self.box.inside('work'), scratch=self.box.inside('scratch'))
+        if sandbox.kind == 'user':
+            job['nproc'] = 64      # the dedicated user runs nothing else
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.msg_r, selectors.EVENT_READ, 'msg')
+        self.sel.register(self.proc.stdout.fileno(), selectors.EVENT_READ, 'out')
+        self.closed = set()
+        try:
+            self._write(job)
+        except ChildFailure:
+            pass        # reported by the first request
+
+    # -- channel -------------------------------------------------------------
+    def _write(self, message):
+        try:
+            data = memoryview(protocol.frame(message))
+            while data:
+                data = data[os.write(self.cmd_w, data):]
+        except (OSError, protocol.ProtocolError) as e:
+            raise ChildFailure('exit', self.proc.poll()) if isinstance(e, OSError) \
+                else ChildFailure('protocol', str(e))
+
+    def _next_message(self, deadline):
+        """The next message from the executor; its output goes to output_sink meanwhile."""
+        while not self.pending:
             if _stopping.is_set():
                 raise KeyboardInterrupt('grading stopped')
-            if time.monotonic() - started > budget:
-                for name in remaining:
-                    runs[name].error = ('not run: the submission used up its %d s of grading '
-                                        'time' % budget)
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise ChildFailure('timeout')
+            if 'msg' in self.closed:
+                self._drain_output(0.2)
+                raise ChildFailure('exit', self._exit_code())
+            for key, _ in self.sel.select(timeout=min(wait, 0.5)):
+                try:
+                    data = os.read(key.fd, 1 << 16)
+                except OSError:
+                    data = b''
+                if not data:
+                    self.sel.unregister(key.fd)
+                    self.closed.add(key.data)
+                elif key.data == 'out':
+                    self._output(data)
+                else:
+                    try:
+                        self.pending += self.reader.feed(data)
+                    except protocol.ProtocolError as e:
+                        raise ChildFailure('protocol', str(e))
+        return self.pending.pop(0)
+
+    def _output(self, data):
+        if self.output_sink is not None:
+            self.output_sink(data)
+        elif len(self.startup_output) < 4000:
+            self.startup_output += data[:4000]
+
+    def _drain_output(self, seconds):
+        end = time.monotonic() + seconds
+        while 'out' not in self.closed and time.monotonic() < end:
+            events = self.sel.select(timeout=max(0.0, end - time.monotonic()))
+            if not events:
                 break
-            job = {'workspace': os.path.abspath(workspace), 'grader_root': grader_root,
-                   'parts': remaining, 'quarantine': quarantine, 'scratch': scratch,
-                   'memory_mb': settings['memory_mb'], 'file_mb': settings['file_mb'],
-                   'cpu_seconds': int(timeout * len(remaining) + STARTUP_TIMEOUT)}
-            failure = _one_child(python, job, runs, remaining, quarantine, timeout,
-                                 output_limit, protect, before, scratch)
-            if failure:  # the child failed before it imported any student code
-                startup_failures += 1
-                if startup_failures >= 2:
-                    raise GraderError('the grading child did not start: %s' % failure)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return runs
+            for key, _ in events:
+                if key.data != 'out':
+                    continue
+                data = os.read(key.fd, 1 << 16)
+                if not data:
+                    self.sel.unregister(key.fd)
+                    self.closed.add('out')
+                else:
+                    self._output(data)
+
+    def _exit_code(self):
+        try:
+            return self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def start(self):
+        """Wait until the executor is ready (before any student code ran)."""
+        if self.ready:
+            return
+        msg = self._next_message(self.startup_deadline)
+        if msg.get('event') != 'ready':
+            raise ChildFailure('protocol', 'expected ready, got %r' % msg.get('event'))
+        self.ready = True
+        self.report = msg.get('report') if isinstance(msg.get('report'), dict) else {}
+
+    def request(self, command, deadline, on_event=None):
+        """Send one command and return its reply (a result or an error message).
+
+        on_event(message) answers the events the executor sends meanwhile (a
+        reference layer's callback, a record) and returns the answer to send
+        back, or None."""
+        self.start()
+        self._write(command)
+        while True:
+            msg = self._next_message(deadline)
+            event = msg.get('event')
+            if event in ('result', 'error'):
+                return msg
+            if event in ('callback', 'record') and on_event is not None:
+                answer = on_event(msg)
+                if answer is not None:
+                    self._write(answer)
+                continue
+            raise ChildFailure('protocol', 'unexpected %r' % (event,))
+
+    # -- the end -------------------------------------------------------------
+    def stop(self):
+        """Kill the executor and everything it started; remove its folder."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        self._exit_code()
+        if self.sandbox.kind == 'user':
+            if not kill_user(self.sandbox.user[0]):
+                raise GraderError('processes of %s survived SIGKILL' % SANDBOX_USER)
+            remove_files_of(self.sandbox.user[0])
+        for fd in (self.cmd_w, self.msg_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            self.proc.stdout.close()
+        except OSError:
+            pass
+        self.sel.close()
+        self.box.remove()
+        with _lock:
+            _live.discard(self)
 
 
-def _describe_exit(code):
+def stop_all():
+    """Kill every running executor (Ctrl-C or SIGTERM of the grader); none starts after."""
+    _stopping.set()
+    with _lock:
+        children = list(_live)
+    for child in children:
+        try:
+            os.killpg(child.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+
+
+def describe_exit(code):
     if code is None:
         return 'was stopped'
     if code < 0:
@@ -254,225 +528,3 @@ def _describe_exit(code):
         return 'was killed by %s%s' % (name, extra.get(name, ''))
     return 'exited with status %d (sys.exit/os._exit in your code?)' % code
 
-
-def _one_child(python, job, runs, remaining, quarantine, timeout, output_limit, protect,
-               before, scratch):
-    """Run one child over the remaining parts; update runs, remaining and
-    quarantine in place. Returns None, or why the child failed before it
-    got ready (a grader problem: no student code had run yet)."""
-    nonce = secrets.token_hex(16)
-    r_msg, w_msg = os.pipe()
-    job = dict(job, fd=w_msg, nonce=nonce)
-    with _lock:
-        if _stopping.is_set():
-            os.close(r_msg)
-            os.close(w_msg)
-            raise KeyboardInterrupt('grading stopped')
-        try:
-            proc = subprocess.Popen(
-                [python, '-I', '-u', CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, pass_fds=(w_msg,), start_new_session=True,
-                env=_env(scratch), cwd=scratch, close_fds=True)
-        finally:
-            os.close(w_msg)
-        _live[proc.pid] = proc
-    reader = protocol.Reader()
-    sel = selectors.DefaultSelector()
-    current = None          # PartRun of the part running now
-    ready = False
-    startup_output = []
-    reason = None           # why this child was stopped, if it was
-    done = False
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    try:
-        try:
-            proc.stdin.write((json.dumps(job) + '\n').encode())
-            proc.stdin.close()
-        except OSError:
-            pass
-        sel.register(r_msg, selectors.EVENT_READ, 'msg')
-        sel.register(proc.stdout.fileno(), selectors.EVENT_READ, 'out')
-        open_fds = 2
-        part_started = None
-        while open_fds and not done:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                reason = ('timeout', None)
-                break
-            # Poll the process too: its pipes stay open while a process it
-            # started (a daemon) holds them, after the child itself is gone.
-            exited = proc.poll() is not None
-            events = sel.select(timeout=0 if exited else min(wait, 0.5))
-            if _stopping.is_set():
-                raise KeyboardInterrupt('grading stopped')
-            if exited and not events:
-                break   # everything it wrote has been read
-            for key, _ in events:
-                fd = key.fd
-                try:
-                    data = os.read(fd, 1 << 16)
-                except OSError:
-                    data = b''
-                if not data:
-                    sel.unregister(fd)
-                    open_fds -= 1
-                    continue
-                if key.data == 'out':
-                    if current is None:
-                        if sum(map(len, startup_output)) < KEEP_OUTPUT:
-                            startup_output.append(data)
-                    else:
-                        current.add_output(data)
-                        if current.output_bytes > output_limit:
-                            reason = ('output', None)
-                            break
-                    continue
-                try:
-                    messages = reader.feed(data)
-                except protocol.ProtocolError as e:
-                    reason = ('protocol', str(e))
-                    break
-                for msg in messages:
-                    try:
-                        event = _validate(msg, nonce, current, remaining, ready)
-                    except protocol.ProtocolError as e:
-                        reason = ('protocol', str(e))
-                        break
-                    if event == 'ready':
-                        ready = True
-                    elif event == 'start':
-                        current = runs[msg['part']]
-                        current.data, current.error, current.complete = {}, None, False
-                        part_started = time.monotonic()
-                        deadline = part_started + timeout
-                    elif event == 'call':
-                        current.last_call = msg.get('function')
-                        current.mode = msg.get('mode')
-                    elif event == 'mode':
-                        current.mode = msg.get('mode')
-                    elif event == 'data':
-                        try:
-                            current.data[msg['key']] = protocol.decode_value(msg['value'])
-                        except protocol.ProtocolError as e:
-                            reason = ('protocol', str(e))
-                            break
-                    elif event == 'end':
-                        current.complete = True
-                        current.seconds = time.monotonic() - part_started
-                        _check_protected(current, protect, before)
-                        remaining.pop(0)
-                        current = None
-                        deadline = time.monotonic() + timeout  # between parts: no student code
-                    elif event == 'done':
-                        done = True
-                if reason:
-                    break
-            if reason:
-                break
-        if not reason and not done:
-            # The child exited, or closed its pipes.
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            reason = ('exit', proc.poll())
-    finally:
-        sel.close()
-        os.close(r_msg)
-        _kill(proc)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            proc.stdout.close()
-        except OSError:
-            pass
-        with _lock:
-            _live.pop(proc.pid, None)
-        reap_orphans()   # what the student's code started and left (with become_subreaper)
-
-    if done:
-        return None
-    kind, detail = reason
-    if not ready:
-        return '%s (%s); its output: %s' % (
-            kind, _describe_exit(detail) if kind == 'exit' else detail,
-            b''.join(startup_output).decode('utf-8', 'replace')[-2000:])
-    # Blame the part that was running, or the next one if the child died between parts.
-    run = current or runs[remaining[0]]
-    if kind == 'timeout':
-        run.error = 'stopped after %g s (time limit): an infinite loop, or far too slow' % timeout
-    elif kind == 'output':
-        run.error = 'stopped: printed more than %d KB' % (output_limit // 1024)
-    elif kind == 'protocol':
-        run.error = ('stopped: the grading channel was corrupted (%s); does your code write to '
-                     'file descriptors it did not open?' % detail)
-    else:
-        run.error = 'the grading process %s' % _describe_exit(detail)
-    if run.last_call and run.mode == 'own':
-        quarantine['mode:own'] = 'your own layers %s in %s' % (_short(run.error), run.name)
-    elif run.last_call:
-        quarantine[run.last_call] = 'it %s in the test %s' % (_short(run.error), run.name)
-    _check_protected(run, protect, before)
-    if current is not None:
-        run.seconds = time.monotonic() - part_started
-    if remaining and remaining[0] == run.name:
-        remaining.pop(0)
-    return None
-
-
-def _short(error):
-    if error.startswith('stopped after'):
-        return 'hung'
-    if error.startswith('stopped: printed'):
-        return 'printed too much'
-    return 'crashed the grading process'
-
-
-def _check_protected(run, protect, before):
-    if not protect:
-        return
-    after = snapshot(protect)
-    changed = _changes(before, after)
-    if changed:
-        _undo(changed)
-        run.error = ('your code wrote to the grader\'s results (%s): not allowed, so this part '
-                     'gets no points' % ', '.join(os.path.basename(p) for p in changed[:3]))
-        run.complete = False
-
-
-def _validate(msg, nonce, current, remaining, ready):
-    if msg.get('nonce') != nonce:
-        raise protocol.ProtocolError('a message without the grader\'s token')
-    event = msg.get('event')
-    if event == 'ready':
-        if ready:
-            raise protocol.ProtocolError('ready twice')
-        return event
-    if not ready:
-        raise protocol.ProtocolError('%r before ready' % event)
-    if event == 'start':
-        if current is not None or not remaining or msg.get('part') != remaining[0]:
-            raise protocol.ProtocolError('unexpected start of %r' % msg.get('part'))
-        return event
-    if event in ('call', 'mode'):
-        if current is None:
-            raise protocol.ProtocolError('%s outside a part' % event)
-        return event
-    if event == 'data':
-        if current is None or msg.get('part') != current.name:
-            raise protocol.ProtocolError('data outside its part')
-        key = msg.get('key')
-        if not isinstance(key, (str, int)) or isinstance(key, bool):
-            raise protocol.ProtocolError('bad data key')
-        return event
-    if event == 'end':
-        if current is None or msg.get('part') != current.name:
-            raise protocol.ProtocolError('unexpected end')
-        return event
-    if event == 'done':
-        if current is not None or remaining:
-            raise protocol.ProtocolError('done with parts left')
-        return event
-    raise protocol.ProtocolError('unknown event %r' % event)

@@ -1,6 +1,7 @@
 """Read a submission safely and splice the student's regions into the starter.
 
-A submission is the zip tools/collect_submission.py writes, or a folder
+A submission is the zip tools/collect_submission.py writes (code, executed
+notebooks, saved models), or a folder
 holding its files (Gradescope extracts an uploaded zip into
 /autograder/submission), or a folder holding one such zip. Nothing of it is
 ever extracted to disk as it is: the grader reads the few files it needs
@@ -24,6 +25,7 @@ from tools import collect_submission as CS
 
 CODE = list(CS.CODE)
 NOTEBOOKS = list(CS.NOTEBOOKS)
+MODELS = list(CS.MODELS)
 MAX_MEMBER = 64 * 1024 * 1024
 MAX_TOTAL = 256 * 1024 * 1024
 MAX_MEMBERS = 5000
@@ -95,7 +97,7 @@ def _locate(names):
             break
     if prefix is None:
         prefix = ''
-    for rel in CODE + NOTEBOOKS:
+    for rel in CODE + NOTEBOOKS + MODELS:
         if prefix + rel in names:
             wanted[rel] = prefix + rel
             continue

@@ -10,7 +10,7 @@ formula.
 import numpy as np
 
 from staff.grading.api import (Fail, case_part, check_array, check_close, check_gradients,
-                               check_scalar, copy_arrays, part, tolerance)
+                               check_scalar, copy_arrays, part, rng, tolerance)
 
 from . import references as ref
 
@@ -18,7 +18,7 @@ TOL64, TOL32 = 1e-7, 2e-3
 
 
 def _rng(seed):
-    return np.random.RandomState(seed)
+    return rng(seed)
 
 
 # ---------------------------------------------------------------------------
@@ -207,11 +207,12 @@ def _bn_forward_part(name, cases, what, check_stats):
     judges the running statistics it leaves in bn_param."""
     def probe(S, layers, case):
         label, x, gamma, beta, bn_param = case
-        param = copy_arrays(bn_param)
+        param = S.value(copy_arrays(bn_param))     # the student's code updates it in place
         out, _ = S.call('batchnorm_forward', layers.batchnorm_forward, x.copy(), gamma.copy(),
                         beta.copy(), param)
-        return {'out': out, 'running_mean': param.get('running_mean'),
-                'running_var': param.get('running_var')}
+        stats = S.fetch(param)
+        return {'out': out, 'running_mean': stats.get('running_mean'),
+                'running_var': stats.get('running_var')}
 
     def judge(got, case):
         label, x, gamma, beta, bn_param = case

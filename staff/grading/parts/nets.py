@@ -13,7 +13,7 @@ format still passes with them.
 """
 import numpy as np
 
-from staff.grading.api import Fail, check_close, check_scalar, part
+from staff.grading.api import Fail, check_close, check_scalar, part, rng
 
 from . import references as ref
 
@@ -22,7 +22,7 @@ LOSS_TOL, GRAD_TOL = 1e-9, 1e-6
 
 
 def _rng(seed):
-    return np.random.RandomState(seed)
+    return rng(seed)
 
 
 def _params(r, dims, normalization):
@@ -70,14 +70,29 @@ def _judge_init(fn, params, expected_shapes, weight_scale, dtype):
 
 
 def _emit_per_mode(S, run):
-    """Send back run() once with the staff's layers patched into the student's
-    modules and once with the student's own; an error is that mode's result."""
+    """Keep run() once with the staff's layers answering the student's nets and
+    once with the student's own; an error is that mode's result."""
     for mode in MODES:
         try:
             with S.layers(mode):
                 S.emit(mode, run())
         except S.Error as e:
-            S.emit(mode, {'error': e.message})
+            S.emit(mode, {'error': str(e)})
+
+
+def _dropout_masks(S):
+    """The masks the student's own dropout_forward drew (train mode) since the
+    last call, in call order: out / x, and 0 where x is 0 (the ReLU before
+    dropout zeroed it, so its mask entry changes nothing)."""
+    masks = []
+    for record in S.records:
+        x, out = record.get('x'), record.get('out')
+        if record.get('mode') == 'train' and isinstance(x, np.ndarray) \
+                and isinstance(out, np.ndarray) and x.shape == out.shape:
+            with np.errstate(divide='ignore', invalid='ignore'):
+                masks.append(np.where(x != 0, out / np.where(x != 0, x, 1), 0.0))
+    S.records.clear()
+    return masks
 
 
 def _judge_modes(fn, got, check):
@@ -91,7 +106,7 @@ def _judge_modes(fn, got, check):
             errors[mode] = data['error']
         else:
             try:
-                check(data)
+                check(data, mode)
                 errors[mode] = None
             except Fail as e:
                 errors[mode] = str(e)
@@ -133,7 +148,7 @@ def _(S):
                    {'input_dim': 30, 'hidden_dim': 70, 'num_classes': 50, 'weight_scale': 0.2,
                     'dtype': np.float32}):
         model = S.call('TwoLayerNet.__init__', fc_net.TwoLayerNet, **kwargs)
-        inits.append(dict(model.params))
+        inits.append(S.fetch(model.params))
     S.emit('init', inits)
     params, X, y, regs = tln_cases()
     D = int(np.prod(TLN['input_shape']))
@@ -146,7 +161,7 @@ def _(S):
             _set_params(model, params)
             scores = S.call('TwoLayerNet.loss', model.loss, X.copy())
             loss, grads = S.call('TwoLayerNet.loss', model.loss, X.copy(), y.copy())
-            results.append({'scores': scores, 'loss': loss, 'grads': dict(grads)})
+            results.append({'scores': scores, 'loss': loss, 'grads': S.fetch(grads)})
         return results
     _emit_per_mode(S, run)
 
@@ -163,7 +178,7 @@ def _(got):
                 {'W1': (30, 70), 'b1': (70,), 'W2': (70, 50), 'b2': (50,)}, 0.2, 'float32')
     params, X, y, regs = tln_cases()
 
-    def check(results):
+    def check(results, mode):
         for reg, res in zip(regs, results):
             where = 'reg = %s, X of shape %s' % (reg, X.shape)
             check_close('TwoLayerNet.loss', 'scores (y=None)', res['scores'],
@@ -215,7 +230,7 @@ def _fcn_part(name, normalization, keep, seed):
         model = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet, [30, 20],
                        input_dim=40, num_classes=25, weight_scale=0.05, dtype=np.float64,
                        **kwargs)
-        S.emit('init', dict(model.params))
+        S.emit('init', model.params)
         dims, params, batches = inputs()
         def run():
             model = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet,
@@ -225,7 +240,8 @@ def _fcn_part(name, normalization, keep, seed):
             results = {}
             for k, (X, y) in enumerate(batches[:2]):
                 loss, grads = S.call('FullyConnectedNet.loss', model.loss, X.copy(), y.copy())
-                results['train%d' % k] = {'loss': loss, 'grads': dict(grads)}
+                results['train%d' % k] = {'loss': loss, 'grads': S.fetch(grads),
+                                          'dropout_masks': _dropout_masks(S)}
             results['test'] = S.call('FullyConnectedNet.loss', model.loss, batches[2][0].copy())
             if normalization is None and keep is None:
                 model32 = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet,
@@ -234,7 +250,7 @@ def _fcn_part(name, normalization, keep, seed):
                 _set_params(model32, {k: v.astype(np.float32) for k, v in params.items()})
                 loss, grads = S.call('FullyConnectedNet.loss', model32.loss,
                                      batches[0][0].astype(np.float32), batches[0][1])
-                results['float32'] = {'loss': loss, 'grads': dict(grads)}
+                results['float32'] = {'loss': loss, 'grads': S.fetch(grads)}
             return results
         _emit_per_mode(S, run)
 
@@ -254,14 +270,25 @@ def _fcn_part(name, normalization, keep, seed):
         L = len(dims) - 1
         dropout = (keep, 123) if keep is not None else None
 
-        def check(results):
+        def check(results, mode):
             norm_params = [{'mode': 'train'} if normalization == 'batchnorm' else {}
                            for _ in range(L - 1)]
             for k, (X, y) in enumerate(batches[:2]):
                 where = '%s; training step %d, reg = %s' % (what, k + 1, FCN['reg'])
-                loss, grads = ref.net_loss(params, X, y, L, FCN['reg'], normalization,
-                                           norm_params, dropout)
                 res = results['train%d' % k]
+                step_dropout = dropout
+                if dropout is not None and mode == 'own':
+                    # The student's own dropout may draw any valid mask: the net
+                    # is judged with the masks it drew.
+                    masks = res.get('dropout_masks') or []
+                    if [m.shape for m in masks] != [(len(X), d) for d in dims[1:-1]]:
+                        raise Fail('FullyConnectedNet.loss: with your own layers, dropout_forward '
+                                   'ran on %s in train mode, expected once per hidden layer on '
+                                   '%s (%s)' % ([m.shape for m in masks],
+                                                [(len(X), d) for d in dims[1:-1]], where))
+                    step_dropout = (keep, masks)
+                loss, grads = ref.net_loss(params, X, y, L, FCN['reg'], normalization,
+                                           norm_params, step_dropout)
                 check_scalar('FullyConnectedNet.loss', 'loss', res['loss'], loss, LOSS_TOL, where)
                 _check_grads('FullyConnectedNet.loss', res['grads'], grads, where)
             scores = ref.net_loss(params, batches[2][0], None, L, FCN['reg'], normalization,

@@ -9,7 +9,7 @@ not: the probe copies what each call returns before the next call.
 """
 import numpy as np
 
-from staff.grading.api import Fail, case_part, check_close, copy_arrays
+from staff.grading.api import Fail, case_part, check_close, copy_arrays, rng
 
 from . import references as ref
 
@@ -23,7 +23,7 @@ STATE = {'sgd_momentum': ('velocity',), 'rmsprop': ('cache',), 'adam': ('m', 'v'
 
 def optim_cases(rule):
     """(label, w0, [dw per step], config or None)."""
-    r = np.random.RandomState({'sgd_momentum': 10, 'rmsprop': 20, 'adam': 30}[rule])
+    r = rng({'sgd_momentum': 10, 'rmsprop': 20, 'adam': 30}[rule])
     custom = {'sgd_momentum': {'learning_rate': 0.05, 'momentum': 0.8},
               'rmsprop': {'learning_rate': 0.02, 'decay_rate': 0.95, 'epsilon': 1e-8},
               'adam': {'learning_rate': 0.05, 'beta1': 0.85, 'beta2': 0.99,
@@ -61,13 +61,13 @@ def _rule_part(rule):
         steps = []
         for dw in dws:
             result = S.call(rule, getattr(optim, rule), w, dw.copy(), config)
-            if not isinstance(result, tuple) or len(result) != 2:
-                raise Fail('%s: returned %r, expected (next_w, config)' % (rule, result))
+            if result.length != 2:
+                raise Fail('%s: returned %s, expected (next_w, config)'
+                           % (rule, result.type_name))
+            # Fetched copies: a rule that updates w or its state in place later
+            # cannot change what this step returned.
             w, config = result
-            steps.append({'next_w': np.array(w, copy=True),
-                          'config': {key: np.array(v, copy=True)
-                                     if isinstance(v, np.ndarray) else v
-                                     for key, v in dict(config).items()}})
+            steps.append({'next_w': S.fetch(w), 'config': S.fetch(config)})
         return steps
 
     def judge(steps, case):

@@ -153,7 +153,7 @@ LAYERS['batchnorm_backward_alt'] = batchnorm_backward_alt
 # Nets (float64, for the judges)
 
 def net_loss(params, X, y, num_layers, reg, normalization=None, norm_params=None,
-             dropout=None):
+             dropout=None, dtype=np.float64):
     """Scores, or (loss, grads), of {affine - [norm] - relu - [dropout]} x (L-1) -
     affine - softmax, with the L2 term 0.5 * reg * sum(W ** 2) over the weights.
 
@@ -162,11 +162,13 @@ def net_loss(params, X, y, num_layers, reg, normalization=None, norm_params=None
     - X, y: data; y None means test mode (scores only)
     - norm_params: per hidden layer, the bn_param / ln_param dicts (batchnorm
       running statistics are updated in them, as the net does)
-    - dropout: None, or (keep probability, seed)
+    - dropout: None, or (keep probability, seed), or (keep probability, [one
+      mask per hidden layer, of 0 and 1/p]): the masks a student's own dropout drew
+    - dtype: what it computes in (float32 for scoring a saved float32 model)
     """
     mode = 'test' if y is None else 'train'
-    P = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    h = np.asarray(X, dtype=np.float64).reshape(X.shape[0], -1)
+    P = {k: np.asarray(v, dtype=dtype) for k, v in params.items()}
+    h = np.asarray(X, dtype=dtype).reshape(X.shape[0], -1)
     caches = []
     for i in range(1, num_layers):
         h, c_aff = affine_forward(h, P['W%d' % i], P['b%d' % i])
@@ -181,8 +183,12 @@ def net_loss(params, X, y, num_layers, reg, normalization=None, norm_params=None
         h, c_relu = relu_forward(h)
         c_drop = None
         if dropout is not None and mode == 'train':
-            h, c_drop = dropout_forward(h, {'mode': 'train', 'p': dropout[0],
-                                            'seed': dropout[1]})
+            p, seed_or_masks = dropout
+            if isinstance(seed_or_masks, (list, tuple)):
+                mask = np.asarray(seed_or_masks[i - 1], dtype=np.float64)
+                h, c_drop = h * mask, ({'mode': 'train', 'p': p}, mask)
+            else:
+                h, c_drop = dropout_forward(h, {'mode': 'train', 'p': p, 'seed': seed_or_masks})
         caches.append((c_aff, c_norm, c_relu, c_drop))
     L = num_layers
     scores, c_last = affine_forward(h, P['W%d' % L], P['b%d' % L])

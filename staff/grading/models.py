@@ -1,0 +1,137 @@
+"""The trained-model parts: accuracies verified from the saved weights, not read.
+
+The notebooks save each graded model with cs231n.saved_model.save_model, and
+tools/collect_submission bundles the files. For each `accuracy` line of the
+rubric the grader reads the file (no pickle), rebuilds the net with the
+staff's references (parts/references.py) in test mode, and scores it on the
+held-out images, here in the grading process: no student code runs. The
+verified validation accuracy is what scores; the number the notebook printed
+is only compared with it, and a notebook that printed more than its model
+reaches is named in the feedback.
+
+The held-out images are the ones the notebooks validate and test on: training
+images 49,000 to 49,999 and the first 1,000 test images, as uint8, with the
+mean of the 49,000 training images that get_CIFAR10_data subtracts. The
+Gradescope bundle carries them as heldout.npz (a few MB); batch grading builds
+them from the local copy of CIFAR-10.
+"""
+import io
+import os
+
+import numpy as np
+
+from cs231n import saved_model
+
+from . import notebooks
+
+HELDOUT_FILE = 'heldout.npz'
+NUM_TRAINING = 49000
+BATCH = 500
+MAX_PARAMETERS = 60_000_000    # about 4x the largest net the notebooks train
+
+
+class HeldOut:
+    """uint8 images (N, 3, 32, 32) and int64 labels of the validation and test sets,
+    and the float64 training mean image (3, 32, 32)."""
+
+    def __init__(self, X_val, y_val, X_test, y_test, mean):
+        self.X_val, self.y_val, self.X_test, self.y_test = X_val, y_val, X_test, y_test
+        self.mean = mean
+
+
+def build_heldout(data_dir=None):
+    """The held-out set from the local CIFAR-10 (CS231N_DATA_DIR, else cs231n/datasets)."""
+    from cs231n import data_utils
+    Xtr, ytr, Xte, yte = data_utils._load_raw(data_utils.cifar10_dir(data_dir), data_dir)
+    images = lambda X: np.ascontiguousarray(X.reshape(-1, 3, 32, 32))  # noqa: E731
+    mean = Xtr[:NUM_TRAINING].mean(axis=0, dtype=np.float64).reshape(3, 32, 32)
+    val = slice(NUM_TRAINING, NUM_TRAINING + 1000)
+    return HeldOut(images(Xtr[val]), ytr[val], images(Xte[:1000]), yte[:1000], mean)
+
+
+def save_heldout(heldout, path):
+    from cs231n._files import atomic_write
+    with atomic_write(path) as f:
+        np.savez_compressed(f, X_val=heldout.X_val, y_val=heldout.y_val, X_test=heldout.X_test,
+                            y_test=heldout.y_test, mean=heldout.mean)
+
+
+def load_heldout(path):
+    with np.load(path, allow_pickle=False) as z:
+        return HeldOut(z['X_val'], z['y_val'], z['X_test'], z['y_test'], z['mean'])
+
+
+_heldout_cache = {}
+
+
+def heldout_for(grader_root):
+    """The bundle's heldout.npz when there is one, else built from the local data (once)."""
+    path = os.path.join(grader_root, HELDOUT_FILE)
+    key = path if os.path.exists(path) else 'local'
+    if key not in _heldout_cache:
+        _heldout_cache[key] = load_heldout(path) if key == path else build_heldout()
+    return _heldout_cache[key]
+
+
+def accuracy(saved, X, y, mean):
+    """Accuracy of a SavedModel on uint8 images X, preprocessed as the notebooks do
+    (the training mean image subtracted, in the model's dtype)."""
+    from .parts import references as ref
+    dtype = saved.dtype
+    mean = mean.astype(dtype)
+    correct = 0
+    norm_params = None
+    if saved.normalization == 'batchnorm':
+        norm_params = [dict(stats, mode='test') for stats in saved.running]
+    elif saved.normalization == 'layernorm':
+        norm_params = [{} for _ in range(saved.num_layers - 1)]
+    for start in range(0, len(X), BATCH):
+        batch = X[start:start + BATCH].astype(dtype)
+        batch -= mean
+        scores = ref.net_loss(saved.params, batch, None, saved.num_layers, 0.0,
+                              saved.normalization, norm_params, None, dtype=dtype)
+        correct += int((np.argmax(scores, axis=1) == y[start:start + BATCH]).sum())
+    return correct / len(X)
+
+
+def verify(data, name, heldout):
+    """(validation accuracy, test accuracy) of the model file's bytes; raises
+    saved_model.ModelFileError when the file cannot be used."""
+    saved = saved_model.read_model(io.BytesIO(data), name)
+    if saved.input_dim != 3 * 32 * 32 or saved.num_classes != 10:
+        raise saved_model.ModelFileError('%s: a net from %d inputs to %d classes, expected 3072 '
+                                         'to 10 (CIFAR-10)' % (name, saved.input_dim,
+                                                               saved.num_classes))
+    n = sum(a.size for a in saved.params.values())
+    if n > MAX_PARAMETERS:
+        raise saved_model.ModelFileError('%s: %d parameters, more than the %d graded here'
+                                         % (name, n, MAX_PARAMETERS))
+    return (accuracy(saved, heldout.X_val, heldout.y_val, heldout.mean),
+            accuracy(saved, heldout.X_test, heldout.y_test, heldout.mean))
+
+
+def grade_accuracy(item, files, heldout):
+    """(passed, message) of one accuracy item of the rubric."""
+    printed, nb_problem = notebooks.printed_accuracy(item, files)
+    data = files.get(item.model)
+    if data is None:
+        return False, ('%s is not in the submission: run the cell that saves it in %s, then '
+                       'python -m tools.collect_submission' % (item.model,
+                                                               os.path.basename(item.notebook)))
+    try:
+        val, test = verify(data, item.model, heldout)
+    except saved_model.ModelFileError as e:
+        return False, 'cannot use the saved model: %s' % e
+    except (MemoryError, ValueError, FloatingPointError) as e:
+        return False, 'cannot evaluate the saved model %s (%s)' % (item.model, str(e)[:200])
+    message = ('%s: %.4f on the 1,000 validation images (target %.2f), %.4f on the 1,000 test '
+               'images' % (item.model, val, item.minimum, test))
+    if printed is not None:
+        if printed > val + 0.0015:
+            message += ('; your notebook printed "%s: %.4f", which this saved model does not '
+                        'reach: only the verified accuracy counts' % (item.label, printed))
+        else:
+            message += '; your notebook printed %.4f' % printed
+    if nb_problem:
+        message += '; note: ' + nb_problem
+    return val >= item.minimum, message
