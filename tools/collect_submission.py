@@ -147,7 +147,9 @@ def bundle_files(root=ROOT):
                 rel = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, '/')
                 if rel not in CODE:
                     extra.append(rel)
-    return CODE + NOTEBOOKS + list(MODELS) + extra
+    # check() requires the models; a folder without them bundles what it has.
+    models = [m for m in MODELS if os.path.isfile(os.path.join(root, m))]
+    return CODE + NOTEBOOKS + models + extra
 
 
 def write_zip(root, out, files):

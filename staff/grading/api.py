@@ -61,10 +61,11 @@ class Fail(Exception):
 
 
 class Part:
-    def __init__(self, name, functions=(), partial=False):
+    def __init__(self, name, functions=(), partial=False, group='layers'):
         self.name = name
         self.functions = tuple(functions)
         self.partial = partial
+        self.group = group
         self.probe_fn = None
         self.judge_fn = None
 
@@ -80,13 +81,15 @@ class Part:
         return '<Part %s>' % self.name
 
 
-def part(name, functions=(), partial=False):
+def part(name, functions=(), partial=False, group='layers'):
     """Declare a part. `functions` are the qualified names of the student
     functions it tests: one that hangs or crashes is not run again by later
-    parts (they get an error instead of waiting for the time limit again)."""
+    parts (they get an error instead of waiting for the time limit again).
+    The parts of one `group` share an executor; each group has its own (the
+    nets', which the staff's layers answer, apart from the layers' own tests)."""
     if name in REGISTRY:
         raise ValueError('part %r declared twice' % name)
-    p = Part(name, functions, partial)
+    p = Part(name, functions, partial, group)
     REGISTRY[name] = p
     return p
 

@@ -28,7 +28,9 @@ import sys
 import traceback
 import types
 
-import protocol
+# -I leaves the script's folder off sys.path: protocol.py lies beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import protocol  # noqa: E402
 
 STUDENT_MODULES = ('cs231n.layers', 'cs231n.layer_utils', 'cs231n.classifiers.fc_net',
                    'cs231n.optim')
@@ -220,11 +222,11 @@ class Executor:
         if answer.get('op') != 'return':
             raise protocol.ProtocolError('expected the answer of a reference layer')
         # The reference layers update the running statistics in the student's dicts.
-        for index, updates in (answer.get('updates') or {}).items():
+        updates = self.decode(answer.get('updates')) or {}
+        for index, changed in updates.items() if isinstance(updates, dict) else ():
             target = args[int(index)]
-            if isinstance(target, dict):
-                for key, value in self.decode(updates).items():
-                    target[key] = value
+            if isinstance(target, dict) and isinstance(changed, dict):
+                target.update(changed)
         value = self.decode(answer.get('value'))
         return tuple(value) if isinstance(value, list) else value
 

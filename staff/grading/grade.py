@@ -1,6 +1,6 @@
 """Grade a whole class on this machine (staff only).
 
-    python -m staff.grading.grade SUBMISSIONS_DIR [--jobs N] [--out DIR]
+    python -m staff.grading.grade SUBMISSIONS_DIR [--jobs N] [--out DIR] [--sandbox KIND]
 
 SUBMISSIONS_DIR holds one zip per student (the zip tools.collect_submission
 writes), named after the student: alice.zip -> student "alice". Each is
@@ -12,25 +12,34 @@ the results go to OUT (default: SUBMISSIONS_DIR/grading):
     OUT/results/STUDENT.json   the full result (Gradescope's results.json, plus the
                                zip's sha256 and the grader's fingerprint)
 
-Stop it at any time (Ctrl-C): every finished student is already written, and
-the next run skips the students whose result matches both their zip's hash
-and the grader (rubric, hidden tests, starter); --force regrades everyone.
-One bad submission never stops the batch: it gets zero with the reason.
+Every submission runs in a sandbox (sandbox.py): bubblewrap where it works,
+else, as root, the dedicated sandbox user (one submission at a time; the
+grader's files, the submissions and OUT must then be private to root). With
+neither it refuses; --trusted grades without one, for the staff's own code.
+
+Stop it at any time (Ctrl-C, SIGTERM): every finished student is already
+written, and the next run skips the students whose result matches their
+zip's hash and the grader (rubric, hidden tests, starter) and carries this
+OUT's signature (an HMAC with the key in OUT/.grader-key, which only the
+grader reads); --force regrades everyone. One bad submission never stops the
+batch: it gets zero with the reason.
 """
 import argparse
 import concurrent.futures
 import csv
 import hashlib
+import hmac
 import io
 import json
 import os
 import re
+import secrets
 import sys
 import tempfile
 import time
 
 from staff.release import starter as REL
-from . import grader, results, sandbox
+from . import grader, models, results, sandbox
 
 ROOT = REL.ROOT
 
@@ -54,30 +63,58 @@ def _atomic_write_text(path, text):
         f.write(text)
 
 
-def load_done(path, digest, fp):
-    """The stored result at path if it belongs to this zip and this grader, else None."""
+KEY_FILE = '.grader-key'
+
+
+def grader_key(out):
+    """This OUT's signing key (created on first use, readable by the grader's user only)."""
+    path = os.path.join(out, KEY_FILE)
+    os.makedirs(out, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(path, 'rb') as f:
+            key = f.read()
+        if len(key) != 32:
+            raise ValueError('%s: %d bytes, expected a 32-byte key (delete it and use --force)'
+                             % (path, len(key)))
+        return key
+    key = secrets.token_bytes(32)
+    with os.fdopen(fd, 'wb') as f:
+        f.write(key)
+    return key
+
+
+def signature(stored, key):
+    body = json.dumps({k: v for k, v in stored.items() if k != 'signature'}, sort_keys=True)
+    return hmac.new(key, body.encode('utf-8'), hashlib.sha256).hexdigest()
+
+
+def load_done(path, digest, fp, key):
+    """The stored result at path if it belongs to this zip and this grader and
+    carries this OUT's signature, else None."""
     try:
         with open(path, encoding='utf-8') as f:
             stored = json.load(f)
     except (OSError, ValueError):
         return None
     if isinstance(stored, dict) and stored.get('zip_sha256') == digest \
-            and stored.get('grader') == fp and isinstance(stored.get('results'), dict):
+            and stored.get('grader') == fp and isinstance(stored.get('results'), dict) \
+            and hmac.compare_digest(str(stored.get('signature', '')), signature(stored, key)):
         return stored
     return None
 
 
-def grade_one(zip_path, out, starter, rubric, fp, settings=None):
+def grade_one(zip_path, out, starter, rubric, fp, key, box, settings=None, heldout=None):
     """Grade one zip and write its result and feedback; return the stored dict."""
     student = student_name(zip_path)
     res_path = os.path.join(out, 'results', student + '.json')
     fb_path = os.path.join(out, 'feedback', student + '.txt')
     digest = sha256(zip_path)
-    protect = [res_path, fb_path, os.path.join(out, 'grades.csv')]
     started = time.monotonic()
     try:
-        result = grader.grade(zip_path, starter, rubric, student=student, protect=protect,
-                              settings=settings)
+        result = grader.grade(zip_path, starter, rubric, student=student, sandbox=box,
+                              settings=settings, heldout=heldout)
     except KeyboardInterrupt:
         raise
     except Exception as e:  # a grader failure on this zip must not stop the batch
@@ -88,7 +125,9 @@ def grade_one(zip_path, out, starter, rubric, fp, settings=None):
               'grader': fp, 'graded_at': time.strftime('%Y-%m-%d %H:%M:%S'),
               'seconds': round(result.seconds, 2), 'total': result.total,
               'max_total': result.max_total, 'scores': result.scores(),
+              'mistakes': result.mistakes(), 'error': result.error,
               'results': results.gradescope(result, rubric.settings['visibility'])}
+    stored['signature'] = signature(stored, key)
     _atomic_write_text(fb_path, results.feedback(result))
     _atomic_write_text(res_path, json.dumps(stored, indent=1))   # last: marks the student done
     return stored
@@ -118,6 +157,15 @@ def main(argv=None):
     parser.add_argument('--force', action='store_true', help='regrade every submission')
     parser.add_argument('--part-timeout', type=float, help='override the rubric\'s seconds per part')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--heldout', metavar='FILE.npz',
+                        help='score the saved models on these held-out images (written by '
+                        'staff.grading.models.save_heldout; default: the local CIFAR-10)')
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument('--sandbox', choices=('auto',) + sandbox.KINDS[:2], default='auto',
+                     help='how the students\' code is isolated (default: bwrap where it works, '
+                     'else the sandbox user as root)')
+    how.add_argument('--trusted', action='store_true',
+                     help='no sandbox: only for code the staff trust (their own solutions)')
     args = parser.parse_args(argv)
 
     folder = os.path.abspath(args.submissions)
@@ -138,18 +186,35 @@ def main(argv=None):
         return 1
     rubric = grader.load_rubric(grader_root=ROOT)
     settings = {'part_timeout': args.part_timeout} if args.part_timeout else None
-    sandbox.become_subreaper()
+    try:
+        box = sandbox.choose('none' if args.trusted else args.sandbox)
+        os.makedirs(out, exist_ok=True)
+        sandbox.check_private(box, [os.path.join(ROOT, 'staff'), folder, out]
+                              + ([args.starter] if args.starter else []))
+        key = grader_key(out)
+        heldout = models.load_heldout(args.heldout) if args.heldout else None
+    except (sandbox.SandboxUnavailable, OSError, ValueError, KeyError) as e:
+        print('grade: %s' % e, file=sys.stderr)
+        return 1
+    if box.kind == 'user' and args.jobs > 1:
+        print('grade: one submission at a time as the sandbox user (without bubblewrap)')
+        args.jobs = 1
+    print('sandbox: %s' % box.describe())
 
     with tempfile.TemporaryDirectory(prefix='cs231n-grade-') as tmp:
         starter = args.starter
         if not starter:
             starter = os.path.join(tmp, 'starter')
             REL.release(starter)
+        if heldout is None and rubric.accuracies:
+            heldout = models.heldout_for(ROOT)
         fp = grader.fingerprint(starter, rubric)
+        if heldout is not None:     # other held-out images, other grades
+            fp = hashlib.sha256((fp + models.digest(heldout)).encode()).hexdigest()
         stored, todo = {}, []
         for z in zips:
             done = None if args.force else load_done(
-                os.path.join(out, 'results', student_name(z) + '.json'), sha256(z), fp)
+                os.path.join(out, 'results', student_name(z) + '.json'), sha256(z), fp, key)
             if done:
                 stored[z] = done
             else:
@@ -169,8 +234,8 @@ def main(argv=None):
         futures = {}
         try:
             with terminate_as_interrupt():
-                futures = {pool.submit(grade_one, z, out, starter, rubric, fp, settings): z
-                           for z in todo}
+                futures = {pool.submit(grade_one, z, out, starter, rubric, fp, key, box,
+                                       settings, heldout): z for z in todo}
                 for future in concurrent.futures.as_completed(futures):
                     z = futures[future]
                     try:
@@ -190,7 +255,6 @@ def main(argv=None):
             pool.shutdown(wait=True, cancel_futures=True)
             if bar:
                 bar.close()
-            sandbox.reap_orphans()
         elapsed = time.monotonic() - started
         write_csv(out, rubric, [stored[z] for z in zips if z in stored])
     graded = [s for z, s in stored.items() if z in todo]

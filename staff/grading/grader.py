@@ -4,21 +4,25 @@
 
 1. Read the submission (submission.py; an unsafe zip is refused with the reason).
 2. Splice its regions into a fresh copy of the starter (the workspace).
-3. Run every part's probe beside the student's code, in child processes
-   under limits (sandbox.py).
-4. Judge each part here, from what its probe sent back, with the staff
-   references (staff/grading); read the accuracies from the notebooks.
+3. Run every part's probe here, driving the student's code in executors in
+   the sandbox (session.py, sandbox.py, executor.py): the executor gets the
+   calls to make and their inputs, never a probe, a reference or a judge.
+   The inputs are drawn from seeds mixed with a secret drawn for this grading.
+4. Judge each part here with the staff references (parts/), and score each
+   saved model on the held-out images with the staff's layers (models.py).
 
-Nothing the student's code does can write the result: the caller writes it.
+Nothing the student's code does can write the result: the caller writes it,
+after the student's processes are gone.
 """
 import hashlib
 import os
+import secrets
 import shutil
 import sys
 import tempfile
 import time
 
-from . import notebooks, rubric as RUB, sandbox, submission
+from . import api, models, rubric as RUB, sandbox as SB, session, submission
 from .api import Fail
 
 GRADER_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,10 +30,11 @@ GRADER_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__
 
 class PartResult:
     def __init__(self, name, kind, points, passed, message, output='', output_bytes=0,
-                 seconds=0.0):
+                 seconds=0.0, mistakes=()):
         self.name, self.kind, self.points = name, kind, points
         self.passed, self.message = passed, message
         self.output, self.output_bytes, self.seconds = output, output_bytes, seconds
+        self.mistakes = list(mistakes)     # (key, message) of the known mistakes recognised
 
     @property
     def score(self):
@@ -40,6 +45,7 @@ class GradeResult:
     def __init__(self, student, parts, notes=(), error=None, seconds=0.0):
         self.student, self.parts, self.notes = student, list(parts), list(notes)
         self.error, self.seconds = error, seconds
+        self.sandbox = {}
 
     @property
     def total(self):
@@ -51,6 +57,10 @@ class GradeResult:
 
     def scores(self):
         return {p.name: p.score for p in self.parts}
+
+    def mistakes(self):
+        """{part name: [[key, message], ...]} of the known mistakes recognised."""
+        return {p.name: [list(m) for m in p.mistakes] for p in self.parts if p.mistakes}
 
 
 def load_parts(grader_root=GRADER_ROOT):
@@ -73,7 +83,8 @@ def fingerprint(starter_dir, rubric, grader_root=GRADER_ROOT):
     folders = [os.path.join(grader_root, 'staff', 'grading'),
                os.path.join(starter_dir, 'cs231n')]
     files = [os.path.join(grader_root, 'staff', 'release', 'regions.py'),
-             os.path.join(grader_root, 'tools', 'collect_submission.py')]
+             os.path.join(grader_root, 'tools', 'collect_submission.py'),
+             os.path.join(grader_root, 'cs231n', 'saved_model.py')]
     for folder in folders:
         for here, dirs, names in os.walk(folder):
             dirs[:] = sorted(d for d in dirs if d != '__pycache__' and not d.startswith('.')
@@ -119,45 +130,60 @@ def judge_part(part, run, points):
     return PartResult(part.name, 'part', points, True, message, **kw)
 
 
-def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT, protect=(),
-          python=None, settings=None, workdir=None):
+def groups_of(rubric, parts):
+    """The rubric's parts in executor groups: each api.Part's group, in rubric order."""
+    groups = {}
+    for item in rubric.parts:
+        groups.setdefault(parts[item.name].group, []).append(item.name)
+    return list(groups.values())
+
+
+def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT, sandbox='auto',
+          python=None, settings=None, workdir=None, heldout=None):
     """Grade the submission at `path` (zip or folder) against the starter in starter_dir.
 
     Inputs:
     - rubric: a rubric.Rubric (default: staff/grading/parts/rubric.txt)
-    - protect: paths the student's code must not change (where results go)
+    - sandbox: a sandbox.Sandbox, or the kind to choose ('auto', 'bwrap', 'user';
+      'none' only for trusted code); SandboxUnavailable if none can run here
     - settings: overrides of the rubric's settings (e.g. {'part_timeout': 5})
     - workdir: where the temporary workspace goes (default: the system's)
+    - heldout: a models.HeldOut (default: the bundle's, else built from the local data)
     """
     started = time.monotonic()
     parts = load_parts(grader_root)
     rubric = rubric or load_rubric(grader_root=grader_root)
     settings = dict(rubric.settings, **(settings or {}))
     student = student or os.path.splitext(os.path.basename(os.path.normpath(path)))[0]
+    box = sandbox if isinstance(sandbox, SB.Sandbox) else SB.choose(sandbox, python)
 
     try:
         files, notes = submission.read_submission(path)
     except submission.Refused as e:
-        reason = 'Submission refused: %s' % e
-        results = [PartResult(i.name, i.kind, i.points, False, reason) for i in rubric.items]
-        return GradeResult(student, results, error=reason, seconds=time.monotonic() - started)
+        return refused(student, rubric, 'Submission refused: %s' % e, time.monotonic() - started)
 
+    from .parts import references
+    salt = secrets.token_bytes(16)
     workspace = tempfile.mkdtemp(prefix='cs231n-grading-', dir=workdir)
     try:
         notes += submission.build_workspace(starter_dir, files, workspace)
-        names = [i.name for i in rubric.parts]
-        runs = sandbox.run_parts(workspace, names, settings, grader_root, protect=protect,
-                                 python=python)
+        with api.case_salt(salt):
+            runs, report = session.run_parts(workspace, groups_of(rubric, parts), parts,
+                                             settings, box, references.LAYERS, python)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
     results = []
-    for item in rubric.items:
-        if item.kind == 'part':
-            results.append(judge_part(parts[item.name], runs[item.name], item.points))
-        else:
-            passed, message = notebooks.grade_accuracy(item, files)
-            results.append(PartResult(item.name, 'accuracy', item.points, passed, message))
-    return GradeResult(student, results, notes, seconds=time.monotonic() - started)
+    heldout = heldout or (models.heldout_for(grader_root) if rubric.accuracies else None)
+    with api.case_salt(salt):
+        for item in rubric.items:
+            if item.kind == 'part':
+                results.append(judge_part(parts[item.name], runs[item.name], item.points))
+            else:
+                passed, message = models.grade_accuracy(item, files, heldout)
+                results.append(PartResult(item.name, 'accuracy', item.points, passed, message))
+    result = GradeResult(student, results, notes, seconds=time.monotonic() - started)
+    result.sandbox = dict(report, kind=box.describe())
+    return result
 
 
 def refused(student, rubric, reason, seconds=0.0):

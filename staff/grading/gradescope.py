@@ -1,6 +1,6 @@
 """The Gradescope autograder's entry point (run_autograder calls it).
 
-    python -m staff.grading.gradescope [--root ROOT]
+    python -m staff.grading.gradescope [--root ROOT] [--sandbox KIND]
 
 ROOT (default: $GRADESCOPE_ROOT, else /autograder) is laid out as Gradescope
 lays it out:
@@ -9,8 +9,15 @@ lays it out:
     ROOT/submission/      the student's upload: the zip, or the files Gradescope extracted
     ROOT/results/         results.json goes here, written by this process only
 
-It always writes results.json, also when the grader itself fails (score 0 and
-a message asking the student to tell the staff).
+Gradescope runs this as root. Following its documented practice, the
+student's code runs as the unprivileged sandbox user (in bubblewrap where the
+container allows namespaces), and before any of it runs the source, the
+submission and the results are made private to root and checked from the
+sandbox user's side (sandbox.check_private).
+
+It always writes results.json: when the grader itself fails (score 0 and a
+message asking the student to tell the staff), and when it is stopped
+(SIGTERM, Ctrl-C) before it finished.
 """
 import argparse
 import json
@@ -18,12 +25,26 @@ import os
 import sys
 import traceback
 
-from . import grader, results, sandbox
+from . import grader, results, sandbox as SB
+
+
+def _failed(text):
+    return {'score': 0.0, 'output': text, 'visibility': 'visible', 'tests': []}
+
+
+def make_private(paths):
+    """chmod 700 each existing folder (as root: the sandbox user must not read them)."""
+    for path in paths:
+        if os.path.isdir(path) and os.geteuid() == 0:
+            os.chmod(path, 0o700)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m staff.grading.gradescope')
     parser.add_argument('--root', default=os.environ.get('GRADESCOPE_ROOT', '/autograder'))
+    parser.add_argument('--sandbox', default=os.environ.get('CS231N_SANDBOX', 'auto'),
+                        choices=('auto',) + SB.KINDS[:2],
+                        help='how the student\'s code is isolated (default: auto)')
     args = parser.parse_args(argv)
     root = os.path.abspath(args.root)
     source = os.path.join(root, 'source')
@@ -33,32 +54,43 @@ def main(argv=None):
     out_dir = os.path.join(root, 'results')
     out = os.path.join(out_dir, 'results.json')
     os.makedirs(out_dir, exist_ok=True)
-    sandbox.become_subreaper()
+    if grader_root not in sys.path:
+        sys.path.append(grader_root)
+    from cs231n._files import Terminated, atomic_write, terminate_as_interrupt
+    status = 0
     try:
-        rubric = grader.load_rubric(grader_root=grader_root)
-        result = grader.grade(submission, starter, rubric, student='submission',
-                              grader_root=grader_root, protect=[out_dir])
-        data = results.gradescope(result, rubric.settings['visibility'])
-        print(results.feedback(result))
+        with terminate_as_interrupt():
+            make_private([source, submission, out_dir])
+            rubric = grader.load_rubric(grader_root=grader_root)
+            box = SB.choose(args.sandbox)
+            SB.check_private(box, [source, submission, out_dir, grader_root])
+            result = grader.grade(submission, starter, rubric, student='submission',
+                                  grader_root=grader_root, sandbox=box)
+            data = results.gradescope(result, rubric.settings['visibility'])
+            print(results.feedback(result))
+    except (KeyboardInterrupt, Terminated) as e:
+        SB.stop_all()
+        how = 'SIGTERM' if isinstance(e, Terminated) else 'an interrupt'
+        data = _failed('Grading was stopped by %s before it finished (a time limit of the '
+                       'autograder?). Nothing was graded: please resubmit, or tell the course '
+                       'staff if it happens again.' % how)
+        status = 1
+    except SB.SandboxUnavailable as e:
+        data = _failed('The autograder cannot run your code safely here (%s). This is not your '
+                       'fault: please tell the course staff.' % e)
+        print(e, file=sys.stderr)
     except BaseException as e:  # noqa: B902: results.json must exist whatever happens
         traceback.print_exc()
-        data = {'score': 0.0, 'output': 'The autograder itself failed (%s: %s). This is not '
-                'your fault: please tell the course staff.' % (type(e).__name__, e),
-                'visibility': 'visible', 'tests': []}
-        if isinstance(e, KeyboardInterrupt):
-            raise
-    finally:
-        sandbox.reap_orphans()
+        data = _failed('The autograder itself failed (%s: %s). This is not your fault: please '
+                       'tell the course staff.' % (type(e).__name__, e))
     problems = results.validate(data)
     if problems:
         print('results.json does not follow the schema: %s' % '; '.join(problems),
               file=sys.stderr)
-    if grader_root not in sys.path:
-        sys.path.append(grader_root)
-    from cs231n._files import atomic_write
+    # Written by this process alone, after every process of the student's is gone.
     with atomic_write(out, 'w', encoding='utf-8') as f:
         json.dump(data, f, indent=1)
-    return 0
+    return status
 
 
 if __name__ == '__main__':

@@ -27,12 +27,30 @@ def _clip(text, limit=MAX_OUTPUT):
     return text[:limit] + '\n[... %d more characters not shown]' % (len(text) - limit)
 
 
+SHOWN_OUTPUT = 2000          # characters of what the student's code printed, per test
+
+
+def student_output(part):
+    """What the student's code printed during the part, bounded, each line marked "| "
+    so that nothing it prints can pass for the grader's own words."""
+    if not part.output:
+        return ''
+    shown = part.output[:SHOWN_OUTPUT]
+    size = max(part.output_bytes, len(part.output))
+    head = 'What your code printed during this test'
+    if size > len(shown):
+        head += ' (%d bytes; the first %d characters)' % (size, len(shown))
+    lines = ['| ' + line for line in shown.replace('\r', '').splitlines()]
+    return head + ':\n' + '\n'.join(lines)
+
+
 def test_output(part):
     text = part.message
-    if part.output:
-        text += '\n\nYour code printed%s:\n%s' % (
-            ' (%d bytes, the first %d characters shown)' % (part.output_bytes, len(part.output))
-            if part.output_bytes > len(part.output) else '', part.output)
+    for _, message in part.mistakes:
+        text += '\nKnown mistake: ' + message
+    printed = student_output(part)
+    if printed:
+        text += '\n\n' + printed
     return _clip(text)
 
 

@@ -273,14 +273,19 @@ def _env(scratch):
 # Processes of the sandbox user (user mode)
 
 def processes_of(uid):
+    """The live processes of uid (a zombie has ended: it only waits to be reaped)."""
     pids = []
     for name in os.listdir('/proc'):
         if name.isdigit():
             try:
-                if os.stat('/proc/' + name).st_uid == uid:
-                    pids.append(int(name))
-            except OSError:
-                pass
+                if os.stat('/proc/' + name).st_uid != uid:
+                    continue
+                with open('/proc/%s/stat' % name, 'rb') as f:
+                    state = f.read().rpartition(b')')[2].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state not in (b'Z', b'X'):
+                pids.append(int(name))
     return pids
 
 

@@ -267,8 +267,11 @@ def run_parts(workspace, groups, parts, settings, sandbox, references, python=No
                'cpu_seconds': int(timeout * len(group) + 120), 'quarantine': dict(quarantine)}
         return Child(sandbox, workspace, job, python)
 
-    # Every group's executor starts now: they import numpy side by side.
-    children = [new_child(group) for group in groups]
+    # With namespaces every group's executor starts now: they import numpy side by
+    # side. As the sandbox user one runs at a time: stopping one kills every
+    # process of that user, and two at once could talk to each other.
+    together = sandbox.kind != 'user'
+    children = [new_child(group) if together else None for group in groups]
     try:
         for k, group in enumerate(groups):
             startup_failures = 0

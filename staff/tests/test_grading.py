@@ -10,6 +10,7 @@ substitution asserts that it applied.
 
 Staff-only: staff/ never ships.
 """
+import io
 import json
 import os
 import re
@@ -25,14 +26,29 @@ import pytest
 from tools import collect_submission as CS
 from staff.release import regions as R
 from staff.release import starter as REL
-from staff.grading import grader, notebooks as NB, protocol, results as RES
-from staff.grading import rubric as RUB, submission as SUB
+from staff.grading import grader, models as MOD, protocol, results as RES
+from staff.grading import rubric as RUB, sandbox as SB, submission as SUB
+from staff.tests import grading_fixtures as G
 
 ROOT = REL.ROOT
 NOTEBOOK_PARTS = {'two_layer_net_accuracy', 'fc_net_best_accuracy', 'best_model_accuracy'}
 NET_PARTS = {'two_layer_net', 'fc_net', 'fc_net_batchnorm', 'fc_net_layernorm', 'fc_net_dropout'}
 FCN_PARTS = NET_PARTS - {'two_layer_net'}
 SETTINGS = {'part_timeout': 30}
+HELDOUT = G.synthetic_heldout()
+MODEL_FILES = G.model_files()
+
+
+def _sandbox():
+    """The sandbox these tests grade in: the real one where it runs, else (on a
+    machine with neither bubblewrap nor root) none; the adversarial suite then skips."""
+    try:
+        return SB.choose(os.environ.get('CS231N_TEST_SANDBOX', 'auto'))
+    except SB.SandboxUnavailable:
+        return SB.choose('none')
+
+
+SANDBOX = _sandbox()
 
 
 # ---------------------------------------------------------------------------
@@ -117,7 +133,7 @@ def fabricate_notebook(text, accuracies=None):
 
 
 def make_submission(starter, folder, name, edits=None, bodies='solution', notebooks=True,
-                    accuracies=None, extra=None):
+                    accuracies=None, extra=None, models=None):
     """Write folder/name.zip; return its path.
 
     - edits: {'function' or 'function part K': edit(body) -> body}, applied to
@@ -125,6 +141,8 @@ def make_submission(starter, folder, name, edits=None, bodies='solution', notebo
     - bodies: 'solution' (the model answers) or 'starter' (the stubs)
     - notebooks: fabricate executed notebooks (else the starter's, not run)
     - accuracies: {notebook path: {label: value}} for the fabricated outputs
+    - models: {path: bytes} of the saved models (default: the teacher's, which
+      score 100% on HELDOUT), with fabricated notebooks only
     - extra: {path: function(text) -> text} applied last (edits outside regions)
     """
     root = os.path.join(str(folder), name)
@@ -151,6 +169,7 @@ def make_submission(starter, folder, name, edits=None, bodies='solution', notebo
             f.write(text)
     out = os.path.join(str(folder), name + '.zip')
     if notebooks:
+        G.write_models(root, MODEL_FILES if models is None else models)
         for path in CS.NOTEBOOKS:
             text = fabricate_notebook(read(root, path), (accuracies or {}).get(path))
             with open(os.path.join(root, path), 'w', encoding='utf-8') as f:
@@ -162,7 +181,8 @@ def make_submission(starter, folder, name, edits=None, bodies='solution', notebo
 
 
 def grade(path, starter, rubric, **settings):
-    return grader.grade(path, starter, rubric, settings=dict(SETTINGS, **settings))
+    return grader.grade(path, starter, rubric, settings=dict(SETTINGS, **settings),
+                        sandbox=SANDBOX, heldout=HELDOUT)
 
 
 def lost(result):
@@ -218,7 +238,8 @@ def test_untouched_starter_gets_zero_with_not_implemented(starter, rubric, subs)
     assert result.total == 0
     for p in result.parts:
         if p.name in NOTEBOOK_PARTS:
-            assert 'not run' in p.message, (p.name, p.message)
+            assert 'is not in the submission: run the cell that saves it' in p.message, \
+                (p.name, p.message)
         else:
             assert p.message.startswith('not implemented'), (p.name, p.message)
 
@@ -292,6 +313,7 @@ def test_staff_alternative_solution_gets_full_marks(starter, rubric, subs, tmp_p
     root = str(tmp_path / 'alt')
     shutil.copytree(starter, root)
     alt.splice_release(root)
+    G.write_models(root, MODEL_FILES)
     for path in CS.NOTEBOOKS:
         text = fabricate_notebook(read(root, path))
         with open(os.path.join(root, path), 'w', encoding='utf-8') as f:
@@ -362,6 +384,8 @@ def _gradescope_layout(tmp_path, bundle):
         (root / d).mkdir(parents=True)
     _extract_with_modes(bundle, str(root / 'source'))
     shutil.copy(str(root / 'source' / 'run_autograder'), str(root / 'run_autograder'))
+    # The bundle's held-out CIFAR-10 images, replaced by the ones the test models fit.
+    G.heldout_file(str(root / 'source' / 'grader' / MOD.HELDOUT_FILE), HELDOUT)
     return root
 
 
@@ -405,7 +429,9 @@ def test_bundle_holds_what_gradescope_expects(bundle):
     for name in ('setup.sh', 'run_autograder', 'requirements.txt', 'BUILD.txt',
                  'grader/staff/grading/grader.py', 'grader/staff/grading/parts/rubric.txt',
                  'grader/staff/grading/parts/nets.py', 'starter/cs231n/layers.py',
-                 'starter/notebooks/03_Dropout.ipynb', 'grader/cs231n/_files.py'):
+                 'starter/notebooks/03_Dropout.ipynb', 'grader/cs231n/_files.py',
+                 'grader/staff/grading/executor.py', 'grader/cs231n/saved_model.py',
+                 'grader/heldout.npz', 'staff-requirements.txt'):
         assert name in names, name
     assert modes['run_autograder'] & 0o111 and modes['setup.sh'] & 0o111
     # The starter in the bundle is stubbed: no model answer ships to Gradescope's copy.
@@ -455,7 +481,9 @@ def test_run_autograder_on_a_hostile_extracted_submission(tmp_path, bundle, star
     assert 'MemoryError' in tests['svm_loss']['output']
     assert 'exited with status 0' in tests['adam']['output']
     assert 'sys.exit(4)' in tests['rmsprop']['output']
-    assert "grader's results" in tests['sgd_momentum']['output']
+    # results/ is out of the sandbox's reach: the forging open() fails.
+    assert re.search(r'(FileNotFound|Permission)Error', tests['sgd_momentum']['output']), \
+        tests['sgd_momentum']['output']
     assert data['score'] == rubric.total - sum(tests[n]['max_score'] for n in zero)
     assert sorted(os.listdir(str(root / 'results'))) == ['results.json']
     assert not _processes_running(['sleep', '3141']), 'a daemon of the student outlived grading'
@@ -487,9 +515,14 @@ def test_run_autograder_writes_results_when_the_submission_is_refused(tmp_path, 
 # ---------------------------------------------------------------------------
 # Batch grading
 
-def _grade_cli(*args):
-    return subprocess.run([sys.executable, '-m', 'staff.grading.grade'] + list(args), cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+def _grade_cli(folder, *args):
+    heldout = os.path.join(str(folder), 'heldout.npz')
+    if not os.path.exists(heldout):
+        G.heldout_file(heldout, HELDOUT)
+    trusted = ['--trusted'] if SANDBOX.kind == 'none' else []
+    return subprocess.run([sys.executable, '-m', 'staff.grading.grade', str(folder), '--heldout',
+                           heldout] + trusted + list(args), cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
 
 
 def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter, rubric, subs):
@@ -507,7 +540,7 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
         z.writestr(info, '/etc/passwd')
     (folder / 'erin.zip').write_bytes(b'not a zip at all')
 
-    proc = _grade_cli(str(folder), '--jobs', '2', '--part-timeout', '3')
+    proc = _grade_cli(folder, '--jobs', '2', '--part-timeout', '3')
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = folder / 'grading'
     with open(str(out / 'grades.csv'), encoding='utf-8') as f:
@@ -529,12 +562,12 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
 
     # A second run grades nothing again; a changed zip is regraded alone.
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / 'results').iterdir()}
-    proc = _grade_cli(str(folder), '--jobs', '2')
+    proc = _grade_cli(folder, '--jobs', '2')
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '5 already graded, 0 to grade' in proc.stdout
     assert stamps == {p.name: p.stat().st_mtime_ns for p in (out / 'results').iterdir()}
     shutil.copy(str(folder / 'alice.zip'), str(folder / 'carol.zip'))
-    proc = _grade_cli(str(folder), '--jobs', '2')
+    proc = _grade_cli(folder, '--jobs', '2')
     assert '4 already graded, 1 to grade' in proc.stdout, proc.stdout
     with open(str(out / 'grades.csv'), encoding='utf-8') as f:
         assert 'carol,' in f.read()
@@ -650,23 +683,51 @@ def test_rubric_accuracy_checks_exist_in_the_notebooks(starter, rubric):
             '%s: no check_at_least(%r, ...) cell' % (item.notebook, item.label)
 
 
-def test_accuracy_parts_read_the_executed_notebook(starter, rubric):
+def test_accuracy_is_verified_from_the_saved_model_not_read(starter, rubric):
+    """The saved model scores; the printed number is only compared with it."""
     item = [i for i in rubric.accuracies if i.name == 'best_model_accuracy'][0]
     text = read(starter, item.notebook)
     good = fabricate_notebook(text, {item.label: 0.6123}).encode()
-    assert NB.grade_accuracy(item, {item.notebook: good}) == (
-        True, '03_Dropout.ipynb: Validation set accuracy 0.6123 (target 0.58)')
-    low = fabricate_notebook(text, {item.label: 0.41}).encode()
-    passed, message = NB.grade_accuracy(item, {item.notebook: low})
-    assert not passed and 'below the target 0.58' in message
+    files = {item.notebook: good, item.model: MODEL_FILES[item.model]}
+    passed, message = MOD.grade_accuracy(item, files, HELDOUT)
+    assert passed and '1.0000 on the 1,000 validation images (target 0.58)' in message, message
+    assert 'your notebook printed 0.6123' in message
+    # A notebook that prints 0.99 beside an untrained model: no points, and named.
+    liar = fabricate_notebook(text, {item.label: 0.99}).encode()
+    untrained = G.untrained_model_files()[item.model]
+    passed, message = MOD.grade_accuracy(item, {item.notebook: liar, item.model: untrained},
+                                         HELDOUT)
+    assert not passed and 'printed "Validation set accuracy: 0.9900"' in message, message
+    assert 'does not reach' in message
+    # Not run in order: still scored from the model, with a note.
     nb = json.loads(good)
     code = [c for c in nb['cells'] if c['cell_type'] == 'code']
-    code[0]['execution_count'], code[1]['execution_count'] = 2, 1   # not run in order
-    passed, message = NB.grade_accuracy(item, {item.notebook: json.dumps(nb).encode()})
-    assert not passed and 'not run top to bottom' in message
-    passed, message = NB.grade_accuracy(item, {item.notebook: text.encode()})
-    assert not passed and 'not run' in message
-    assert NB.grade_accuracy(item, {}) == (False, '%s is not in the submission' % item.notebook)
+    code[0]['execution_count'], code[1]['execution_count'] = 2, 1
+    passed, message = MOD.grade_accuracy(item, dict(files, **{
+        item.notebook: json.dumps(nb).encode()}), HELDOUT)
+    assert passed and 'not run top to bottom' in message, message
+    # No model, or a file that is not one.
+    passed, message = MOD.grade_accuracy(item, {item.notebook: good}, HELDOUT)
+    assert not passed and 'saved_models/best_model.npz is not in the submission' in message
+    passed, message = MOD.grade_accuracy(item, {item.model: b'PK\x03\x04 junk'}, HELDOUT)
+    assert not passed and 'cannot use the saved model' in message, message
+
+
+def test_saved_model_files_are_checked_before_use(tmp_path):
+    """read_model refuses what the grader cannot score, naming the file."""
+    from cs231n import saved_model as SM
+    data = MODEL_FILES['saved_models/fc_net_best.npz']
+    saved = SM.read_model(io.BytesIO(data), 'm.npz')
+    assert saved.kind == 'FullyConnectedNet' and saved.hidden_dims == [G.HIDDEN]
+    bad = str(tmp_path / 'bad.npz')
+    np.savez(bad, config=np.array('{"format": 1, "class": "FullyConnectedNet", "num_layers": 2,'
+                                  ' "normalization": null}'), **{'params/W1': np.ones((3, 2))})
+    with pytest.raises(SM.ModelFileError, match='bad.npz: parameters missing'):
+        SM.read_model(bad)
+    pickled = str(tmp_path / 'pickled.npz')
+    np.savez(pickled, config=np.array([{'x': 1}], dtype=object))
+    with pytest.raises(SM.ModelFileError, match='pickled.npz'):
+        SM.read_model(pickled)
 
 
 def test_schema_check_catches_bad_results():

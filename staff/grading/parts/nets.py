@@ -21,10 +21,6 @@ MODES = ('reference', 'own')
 LOSS_TOL, GRAD_TOL = 1e-9, 1e-6
 
 
-def _rng(seed):
-    return rng(seed)
-
-
 def _params(r, dims, normalization):
     params = {}
     for i in range(1, len(dims)):
@@ -128,7 +124,7 @@ TLN = dict(input_shape=(2, 3, 4), hidden=9, classes=5, N=7)
 
 
 def tln_cases():
-    r = _rng(9100)
+    r = rng(9100)
     D = int(np.prod(TLN['input_shape']))
     params = _params(r, [D, TLN['hidden'], TLN['classes']], None)
     X = r.randn(TLN['N'], *TLN['input_shape'])
@@ -137,7 +133,7 @@ def tln_cases():
 
 
 two_layer_net = part('two_layer_net', functions=['TwoLayerNet.__init__', 'TwoLayerNet.loss'],
-                     partial=True)
+                     partial=True, group='nets')
 
 
 @two_layer_net.probe
@@ -205,7 +201,7 @@ FCN = dict(input_shape=(2, 3), hidden=[7, 4, 6], classes=4, N=6, reg=0.3)
 
 
 def fcn_cases(seed):
-    r = _rng(seed)
+    r = rng(seed)
     D = int(np.prod(FCN['input_shape']))
     dims = [D] + FCN['hidden'] + [FCN['classes']]
     batches = [(r.randn(FCN['N'], *FCN['input_shape']) * 2 + 0.5,
@@ -215,7 +211,7 @@ def fcn_cases(seed):
 
 def _fcn_part(name, normalization, keep, seed):
     functions = ['FullyConnectedNet.__init__', 'FullyConnectedNet.loss']
-    p = part(name, functions=functions, partial=True)
+    p = part(name, functions=functions, partial=True, group='nets')
     kwargs = {'normalization': normalization}
     if keep is not None:
         kwargs.update(dropout_keep_ratio=keep, seed=123)

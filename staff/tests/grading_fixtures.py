@@ -1,0 +1,92 @@
+"""Saved models and held-out images for the grading tests, in milliseconds.
+
+Training a net to the rubric's accuracies takes minutes, so the tests grade
+against synthetic held-out images instead: random uint8 images labelled by a
+"teacher" net. The teacher, saved as each of the three graded models (a
+TwoLayerNet, a FullyConnectedNet, and one with batchnorm whose running
+statistics make it compute the same function), reaches 100% on them; a net
+with other random weights reaches about 10%. The grader's own path is the
+same as with CIFAR-10: the .npz files are read without pickle, rebuilt with
+the staff's layers and scored in the grading process.
+"""
+import os
+import tempfile
+
+import numpy as np
+
+from cs231n import saved_model as SM
+from cs231n.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
+from staff.grading import models as MOD
+from staff.grading.parts import references as ref
+from tools import collect_submission as CS
+
+HIDDEN = 40
+
+
+def teacher(seed=0):
+    r = np.random.RandomState(seed)
+    return {'W1': r.randn(3072, HIDDEN) / np.sqrt(3072) * 0.05, 'b1': r.randn(HIDDEN) * 0.1,
+            'W2': r.randn(HIDDEN, 10) / np.sqrt(HIDDEN), 'b2': r.randn(10) * 0.1}
+
+
+def synthetic_heldout(params=None, n=1000, seed=1):
+    """A models.HeldOut whose labels are the teacher's predictions."""
+    params = params or teacher()
+    r = np.random.RandomState(seed)
+    mean = np.full((3, 32, 32), 127.5)
+
+    def split():
+        X = r.randint(0, 256, size=(n, 3, 32, 32)).astype(np.uint8)
+        scores = ref.net_loss(params, X.astype(np.float64) - mean, None, 2, 0.0)
+        return X, np.argmax(scores, axis=1).astype(np.int64)
+    X_val, y_val = split()
+    X_test, y_test = split()
+    return MOD.HeldOut(X_val, y_val, X_test, y_test, mean)
+
+
+def heldout_file(path, heldout=None):
+    MOD.save_heldout(heldout or synthetic_heldout(), path)
+    return path
+
+
+def _saved(model):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = SM.save_model(model, os.path.join(tmp, 'model.npz'))
+        with open(path, 'rb') as f:
+            return f.read()
+
+
+def model_files(params=None):
+    """{path in the submission: bytes} of the three graded models, all computing params."""
+    params = params or teacher()
+    tln = TwoLayerNet(input_dim=3072, hidden_dim=HIDDEN, num_classes=10)
+    tln.params = {k: v.copy() for k, v in params.items()}
+    fcn = FullyConnectedNet([HIDDEN], input_dim=3072, num_classes=10)
+    fcn.params = {k: v.copy() for k, v in params.items()}
+    bn = FullyConnectedNet([HIDDEN], input_dim=3072, num_classes=10, normalization='batchnorm')
+    bn.params = dict({k: v.copy() for k, v in params.items()}, gamma1=np.ones(HIDDEN),
+                     beta1=np.zeros(HIDDEN))
+    # Test mode then computes (h - 0) / sqrt(1 - eps + eps) = h: the teacher again.
+    bn.bn_params[0].update(running_mean=np.zeros(HIDDEN), running_var=np.full(HIDDEN, 1 - 1e-5))
+    data = {'two_layer_net': _saved(tln), 'fc_net_best': _saved(fcn), 'best_model': _saved(bn)}
+    return {path: data[os.path.splitext(os.path.basename(path))[0]] for path in CS.MODELS}
+
+
+def untrained_model_files():
+    """The same three models with random weights: about 10% on the held-out images."""
+    return model_files(teacher(seed=99))
+
+
+def write_models(root, files):
+    for rel, data in files.items():
+        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+        with open(os.path.join(root, rel), 'wb') as f:
+            f.write(data)
+
+
+def accuracy_of(data, heldout):
+    return MOD.verify(data, 'model', heldout)[0]
+
+
+__all__ = ['teacher', 'synthetic_heldout', 'heldout_file', 'model_files',
+           'untrained_model_files', 'write_models', 'accuracy_of']
