@@ -92,8 +92,22 @@ def sandbox_user():
     return entry.pw_uid, entry.pw_gid
 
 
-def _as_user(user):
-    return dict(user=user[0], group=user[1], extra_groups=[]) if user else {}
+def as_user(user):
+    """The argv prefix that runs a command as user (uid, gid), with no supplementary
+    groups and no way to gain privileges again; [] for None.
+
+    Not subprocess's user=/group=: CPython then changes the credentials in a
+    vfork()ed child that shares the grader's memory, and glibc's setuid, which
+    applies to every thread of a process, reached the grader's own threads (an
+    OpenBLAS worker thread vanished, and the next matrix product hung).
+    setpriv (util-linux) changes them in the child after the fork."""
+    if not user:
+        return []
+    setpriv = shutil.which('setpriv')
+    if not setpriv:
+        raise SandboxUnavailable('setpriv (util-linux) is needed to run as the sandbox user')
+    return [setpriv, '--reuid=%d' % user[0], '--regid=%d' % user[1], '--clear-groups',
+            '--no-new-privs', '--']
 
 
 def bwrap_works(user=None, python=None):
@@ -103,7 +117,7 @@ def bwrap_works(user=None, python=None):
     box = Box(user, 'bwrap')
     try:
         argv = bwrap_argv(box, python or sys.executable, user) + ['-c', 'import numpy']
-        p = subprocess.run(argv, capture_output=True, timeout=60, **_as_user(user))
+        p = subprocess.run(as_user(user) + argv, capture_output=True, timeout=60)
         return p.returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
@@ -162,8 +176,8 @@ def check_private(sandbox, paths):
              '    except OSError:\n'
              '        pass\n')
     existing = [os.path.abspath(p) for p in paths if os.path.exists(p)]
-    out = subprocess.run([sys.executable, '-I', '-c', probe] + existing, capture_output=True,
-                         text=True, timeout=60, cwd='/', **_as_user(sandbox.user))
+    out = subprocess.run(as_user(sandbox.user) + [sys.executable, '-I', '-c', probe] + existing,
+                         capture_output=True, text=True, timeout=60, cwd='/')
     readable = [line for line in out.stdout.splitlines() if line]
     if readable:
         raise SandboxUnavailable(
@@ -348,7 +362,7 @@ class Child:
         else:
             argv = [self.python]
             env, cwd = _env(self.box.scratch), self.box.scratch
-        argv += ['-I', '-u', executor, str(cmd_r), str(msg_w)]
+        argv = as_user(sandbox.user) + argv + ['-I', '-u', executor, str(cmd_r), str(msg_w)]
         with _lock:
             if _stopping.is_set():
                 for fd in (cmd_r, self.cmd_w, self.msg_r, msg_w):
@@ -359,7 +373,7 @@ class Child:
                 self.proc = subprocess.Popen(
                     argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT, pass_fds=(cmd_r, msg_w), start_new_session=True,
-                    env=env, cwd=cwd, close_fds=True, **_as_user(sandbox.user))
+                    env=env, cwd=cwd, close_fds=True)
             except BaseException:
                 for fd in (self.cmd_w, self.msg_r):
                     os.close(fd)
