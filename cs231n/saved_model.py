@@ -95,7 +95,11 @@ def save_model(model, name_or_path):
         for i, bn_param in enumerate(getattr(model, 'bn_params', []), 1):
             for key in ('running_mean', 'running_var'):
                 if key in bn_param:
-                    arrays['running/%s%d' % (key, i)] = np.asarray(bn_param[key])
+                    stats = np.asarray(bn_param[key])
+                    # Kept as (1, D) by a batchnorm that broadcasts: saved as (D,).
+                    if stats.ndim > 1 and stats.size == max(stats.shape):
+                        stats = stats.reshape(-1)
+                    arrays['running/%s%d' % (key, i)] = stats
     config = {'format': FORMAT, 'class': kind, 'num_layers': int(num_layers),
               'normalization': normalization}
     arrays['config'] = np.array(json.dumps(config))

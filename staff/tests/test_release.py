@@ -355,6 +355,18 @@ def _submission(root, notebooks=None, skip=()):
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         nb = (notebooks or {}).get(path) or _notebook([1, 2, 3])
         (root / path).write_text(json.dumps(nb))
+    from staff.tests import grading_fixtures as G
+    G.write_models(str(root), {k: v for k, v in _model_files().items() if k not in skip})
+
+
+_MODELS = {}
+
+
+def _model_files():
+    if not _MODELS:
+        from staff.tests import grading_fixtures as G
+        _MODELS.update(G.model_files())
+    return _MODELS
 
 
 def _collect(root, capsys):
@@ -370,7 +382,8 @@ def test_submission_ok(tmp_path, capsys):
     assert code == 0, text
     with zipfile.ZipFile(out) as z:
         names = z.namelist()
-    assert set(CS.CODE + CS.NOTEBOOKS) <= set(names) and 'cs231n/helpers.py' in names
+    assert set(CS.CODE + CS.NOTEBOOKS + list(CS.MODELS)) <= set(names)
+    assert 'cs231n/helpers.py' in names
     assert 'notebooks/01_FullyConnectedNets.ipynb' in text and 'Wrote' in text
     assert [p for p in os.listdir(tmp_path) if p.startswith('.tmp-')] == []
 
@@ -387,6 +400,10 @@ def test_submission_ok(tmp_path, capsys):
     ('unexecuted', 'notebooks/03_Dropout.ipynb: cell 3 was not executed'),
     ('not_run', 'notebooks/02_BatchNormalization.ipynb: was not run: none of its 3 code cells '
                 'has been executed'),
+    ('missing_model', 'saved_models/best_model.npz: not found; run notebooks/03_Dropout.ipynb '
+                      'to the end: its save_model cell writes it'),
+    ('bad_model', 'saved_models/fc_net_best.npz: not a readable .npz file written by '
+                  'save_model'),
 ])
 def test_submission_problems_exit_nonzero(tmp_path, capsys, case, expected):
     notebooks, skip = {}, ()
@@ -407,7 +424,11 @@ def test_submission_problems_exit_nonzero(tmp_path, capsys, case, expected):
         notebooks[CS.NOTEBOOKS[2]] = _notebook([1, 2, None])
     elif case == 'not_run':
         notebooks[CS.NOTEBOOKS[1]] = _notebook([None, None, None])
+    elif case == 'missing_model':
+        skip = ('saved_models/best_model.npz',)
     _submission(tmp_path, notebooks, skip)
+    if case == 'bad_model':
+        (tmp_path / 'saved_models' / 'fc_net_best.npz').write_bytes(b'half a file')
     old = tmp_path / 'bundle.zip'
     old.write_bytes(b'previous bundle')
     code, text, out = _collect(tmp_path, capsys)
