@@ -21,6 +21,7 @@ HTML-escaped. The page is written atomically (cs231n._files.atomic_write).
 """
 import base64
 import collections
+import functools
 import html
 import io
 import math
@@ -34,6 +35,7 @@ from . import submission as SUB
 
 THRESHOLD = 0.5        # a pair is listed when one side shares this fraction of its code
 MAX_PAIRS = 50         # listed at most, the most similar first
+OPEN_PAIRS = 3         # shown side by side without a click
 NOISE = 25             # copydetect's noise threshold: shorter matches never count (characters
 GUARANTEE = 30         # of tokenized code); matches this long are always found
 MIN_SHARED = 100       # a pair shares at least this many characters of tokenized code
@@ -70,7 +72,7 @@ def solution_text(files, starter):
         if data is None or len(data) > SUB.MAX_CODE:
             continue
         text = data.decode('utf-8', errors='replace').replace('\r\n', '\n')
-        regions = R.py_regions(starter_text, rel)
+        regions = _regions(starter_text, rel)
         bodies = SUB._student_bodies(regions, text, rel, [])
         for region, body in zip(regions, bodies):
             if body is None or body == region.body or not ''.join(body).strip():
@@ -79,6 +81,12 @@ def solution_text(files, starter):
                                                      region.part))
             chunks.append(''.join(body).strip('\n') + '\n\n')
     return ''.join(chunks)
+
+
+@functools.lru_cache(maxsize=64)
+def _regions(text, rel):
+    """The starter's regions of a file (parsed once, not once per student)."""
+    return tuple(R.py_regions(text, rel))
 
 
 def _fingerprint(name, text, boilerplate, window=GUARANTEE - NOISE + 1):
@@ -321,10 +329,10 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
              '%.0f%%' % (100 * p['fraction_a']), '%.0f%%' % (100 * p['fraction_b']),
              str(p['shared'])) for n, p in enumerate(pairs, 1)]))
         for n, p in enumerate(pairs, 1):
-            parts.append('<details id="pair%d"><summary>%d. %s and %s: %.0f%%</summary>'
+            parts.append('<details id="pair%d"%s><summary>%d. %s and %s: %.0f%%</summary>'
                          '<div class="pair"><pre>%s</pre><pre>%s</pre></div></details>'
-                         % (n, n, _e(p['a']), _e(p['b']), 100 * p['similarity'],
-                            p['html_a'], p['html_b']))
+                         % (n, ' open' if n <= OPEN_PAIRS else '', n, _e(p['a']), _e(p['b']),
+                            100 * p['similarity'], p['html_a'], p['html_b']))
     else:
         parts.append('<p>No pair above the threshold.</p>')
     parts.append('<p class="note">Written %s in %.1f s.</p></body></html>'

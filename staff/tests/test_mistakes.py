@@ -162,10 +162,7 @@ def judged(part, data):
 # The bugs
 
 def _bugs():
-    from staff.tests.test_grading import substitute
-
-    def sub(*pairs):
-        return substitute(*[(p, r) for p, r in pairs])
+    from staff.tests.test_grading import substitute as sub
 
     def body(*lines):
         """An edit replacing the whole body (lines at the markers' indentation)."""
