@@ -220,6 +220,9 @@ def _fcn_part(name, normalization, keep, seed):
         dims, r, batches = fcn_cases(seed)
         return dims, _params(r, dims, normalization), batches
 
+    # The judge's inputs and settings, for the mistake catalogue (../mistakes.py).
+    p.net = {'normalization': normalization, 'keep': keep, 'inputs': inputs}
+
     @p.probe
     def _(S):
         fc_net = S.module('cs231n.classifiers.fc_net')

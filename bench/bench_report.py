@@ -1,0 +1,122 @@
+"""Time the class report (staff/grading/report.py) on a generated class.
+
+    python bench/bench_report.py [--students 600] [--repeat 3]
+
+The class: each student's regions are, region by region, the model answer or
+the alternative solution (staff/alt_solution), with a line of their own in
+some regions; a few pairs are near-copies; a few submissions were not graded.
+The stored results are random (scores, named mistakes from the catalogue).
+Prints the median time of write_report over the runs, and of its parts:
+reading the zips, the similarity and the page.
+"""
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from staff.alt_solution import run as ALT  # noqa: E402
+from staff.grading import grader, mistakes as M, report as REP, submission as SUB  # noqa: E402
+from staff.release import regions as R, starter as REL  # noqa: E402
+
+
+def region_bodies(starter):
+    """{path: ([region], model bodies, alternative bodies)} of the starter's files."""
+    out = {}
+    for rel, text in REP.starter_code(starter).items():
+        with open(os.path.join(REL.ROOT, rel), encoding='utf-8') as f:
+            model = {(r.function, r.part): r.body for r in R.py_regions(f.read(), rel)}
+        with open(os.path.join(REL.ROOT, ALT.alt_file(rel)), encoding='utf-8') as f:
+            alt_text, _ = ALT.splice_file(rel, text, f.read())
+        alt = {(r.function, r.part): r.body for r in R.py_regions(alt_text, rel)}
+        regions = R.py_regions(text, rel)
+        out[rel] = (text, regions, [model[(r.function, r.part)] for r in regions],
+                    [alt[(r.function, r.part)] for r in regions])
+    return out
+
+
+def student_files(rng, sources):
+    """{path: text} of one generated student."""
+    files = {}
+    for rel, (text, regions, model, alt) in sources.items():
+        bodies = []
+        for r, m, a in zip(regions, model, alt):
+            body = list(m if rng.rand() < 0.5 else a)
+            if rng.rand() < 0.3 and r.function:
+                body.insert(1, '%ssanity_%d = %d * %d + %d\n' % (
+                    r.indent, rng.randint(1e6), rng.randint(1e6), rng.randint(1e6),
+                    rng.randint(1e6)))
+            bodies.append(body)
+        files[rel] = R.replace_bodies(text, regions, bodies)
+    return files
+
+
+def make_class(folder, starter, n, rubric, seed=0):
+    rng = np.random.RandomState(seed)
+    sources = region_bodies(starter)
+    keys = [(m.part, m.key, m.message) for ms in M.CATALOGUE.values() for m in ms]
+    submissions, stored, previous = {}, [], None
+    for k in range(n):
+        student = 's%04d' % k
+        files = previous if (k % 100 == 99 and previous) else student_files(rng, sources)
+        previous = files
+        path = os.path.join(folder, student + '.zip')
+        with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:
+            for rel, text in files.items():
+                z.writestr(rel, text)
+        submissions[student] = path
+        error = 'Submission refused: a test reason' if k % 97 == 0 else None
+        scores = {i.name: float(i.points * (rng.rand() < 0.85)) for i in rubric.items}
+        named = {}
+        for part, key, message in [keys[j] for j in rng.choice(len(keys), rng.poisson(1.0))]:
+            named.setdefault(part, []).append([key, message])
+        stored.append({'student': student, 'zip': path, 'total': sum(scores.values()),
+                       'max_total': rubric.total, 'scores': scores, 'mistakes': named,
+                       'error': error})
+    return submissions, stored
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--students', type=int, default=600)
+    parser.add_argument('--repeat', type=int, default=3)
+    args = parser.parse_args(argv)
+    rubric = grader.load_rubric()
+    with tempfile.TemporaryDirectory(prefix='bench-report-') as tmp:
+        starter = os.path.join(tmp, 'starter')
+        REL.release(starter)
+        zips = os.path.join(tmp, 'zips')
+        os.mkdir(zips)
+        t = time.perf_counter()
+        submissions, stored = make_class(zips, starter, args.students, rubric)
+        print('generated %d submissions in %.1f s' % (args.students, time.perf_counter() - t))
+        code = REP.starter_code(starter)
+        times = {'read the zips': [], 'similarity': [], 'write_report (all)': []}
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            documents = {s: REP.solution_text(SUB.read_submission(z)[0], code)
+                         for s, z in submissions.items()}
+            times['read the zips'].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            pairs, common = REP.similar_pairs(documents, code)
+            times['similarity'].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            REP.write_report(os.path.join(tmp, 'out'), rubric, stored, submissions, starter)
+            times['write_report (all)'].append(time.perf_counter() - t)
+        size = os.path.getsize(os.path.join(tmp, 'out', 'report.html'))
+    print('class of %d, %d runs: %d pairs listed, passages in more than %d submissions '
+          'left out; report.html %.0f KB' % (args.students, args.repeat, len(pairs), common,
+                                              size / 1024))
+    for name, values in times.items():
+        print('  %-20s median %6.2f s  (min %.2f, max %.2f)'
+              % (name, statistics.median(values), min(values), max(values)))
+
+
+if __name__ == '__main__':
+    main()

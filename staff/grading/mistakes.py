@@ -1,0 +1,847 @@
+"""Known mistakes, recognised by their signature (staff only: staff/ never ships).
+
+When a part fails, the grader asks which classic mistake the student's results
+match, so that the feedback names it rather than only the size of the error:
+
+    for key, message in name_mistakes('adam', got):
+        ...   # 'adam-bias-correction-beta2-squared', 'adam: your steps match ...'
+
+`got` is what the part's probe emitted, exactly what its judge sees. Each
+mistake of the catalogue recomputes the part's inputs (as the judge does, with
+api.rng: call it within the same api.case_salt block as the judge) and the
+result of the buggy formula on them, in this process; it never runs the
+student's code again. A mistake is named only when
+
+- every compared result matches the buggy formula within the judge's own
+  tolerance (which leaves room for any order of rounding), and
+- at least one of them is wrong by that tolerance,
+
+so a result the judge accepts is never named, and a result with two mistakes
+at once, or one outside the catalogue, gets no name (no guessing). A matcher
+that raises (results of an unexpected shape) counts as no match.
+
+The catalogue may hold formulas; the messages go to the student who made the
+mistake, in the grading feedback.
+"""
+import inspect
+
+import numpy as np
+
+from .api import rel_error
+from .parts import layers as L, nets as N, optim as O, references as ref
+
+CATALOGUE = {}   # part name: [Mistake, ...] in declaration order
+
+
+class Mistake:
+    """One known mistake of one part.
+
+    - part: the part's name; key: a short stable name ('relu-on-scores');
+      message: the feedback line, naming the student function
+    - uses: which of the probe's results the matcher compares (for the staff)
+    - matcher(got): True, False, or a list of Compare; see name_mistakes
+    """
+
+    def __init__(self, part, key, message, uses, matcher):
+        self.part, self.key, self.message, self.uses = part, key, message, uses
+        self.matcher = matcher
+
+    def matches(self, got):
+        try:
+            result = self.matcher(got)
+            if isinstance(result, (bool, np.bool_)):
+                return bool(result)
+            result = list(result)
+            return bool(result) and all(c.matches_bug() for c in result) and \
+                any(c.wrong() for c in result)
+        except Exception:   # noqa: BLE001 results of an unexpected shape: no match
+            return False
+
+    def __repr__(self):
+        return '<Mistake %s: %s>' % (self.part, self.key)
+
+
+def mistake(parts, key, message, uses):
+    """Register the decorated matcher for each part of `parts` (a name or a
+    list); `message` may hold {fn}, filled from FUNCTION_OF the part."""
+    def register(fn):
+        takes_part = 'part' in inspect.signature(fn).parameters
+        for part in [parts] if isinstance(parts, str) else parts:
+            matcher = (lambda got, _part=part: fn(got, part=_part)) if takes_part else fn
+            CATALOGUE.setdefault(part, []).append(
+                Mistake(part, key, message.format(fn=FUNCTION_OF.get(part, part)), uses,
+                        matcher))
+        return fn
+    return register
+
+
+def name_mistakes(part_name, got):
+    """[(key, message), ...] of the known mistakes that `got` matches; [] if
+    none does, or for any part, input or error. Never raises."""
+    try:
+        if not isinstance(got, dict) or '__error__' in got:
+            return []
+        return [(m.key, m.message) for m in CATALOGUE.get(part_name, ()) if m.matches(got)]
+    except Exception:   # noqa: BLE001 naming a mistake must never cost the grade
+        return []
+
+
+def catalogue():
+    """[(part, key, message, uses), ...] of every mistake, for the staff."""
+    return [(m.part, m.key, m.message, m.uses) for ms in CATALOGUE.values() for m in ms]
+
+
+FUNCTION_OF = {'two_layer_net': 'TwoLayerNet.loss', 'fc_net': 'FullyConnectedNet.loss',
+               'fc_net_batchnorm': 'FullyConnectedNet.loss',
+               'fc_net_layernorm': 'FullyConnectedNet.loss',
+               'fc_net_dropout': 'FullyConnectedNet.loss',
+               'batchnorm_forward_train': 'batchnorm_forward',
+               'batchnorm_forward_test': 'batchnorm_forward'}
+
+
+# ---------------------------------------------------------------------------
+# Comparing
+
+def _error(got, want, scale=None):
+    """Relative error of got against want: arrays as api.rel_error (inf if the
+    shapes differ; NaN and inf must sit where want has them; `scale` as there),
+    numbers as api.check_scalar, None only against None."""
+    if want is None or got is None:
+        return 0.0 if want is None and got is None else np.inf
+    if isinstance(got, bool) or not isinstance(got, (int, float, np.ndarray, np.generic)):
+        return np.inf
+    g = np.asarray(got, dtype=np.float64)
+    w = np.asarray(want, dtype=np.float64)
+    if g.shape != w.shape:
+        return np.inf
+    finite = np.isfinite(w)
+    if not np.array_equal(np.isfinite(g), finite):
+        return np.inf
+    if not finite.all():
+        g, w = g[finite], w[finite]
+        if g.size == 0:
+            return 0.0
+    if w.ndim == 0:
+        return float(abs(g - w) / max(abs(g) + abs(w), 1e-12))
+    return rel_error(g, w, scale=scale)
+
+
+class Compare:
+    """One result of the student's (got) beside the buggy formula's and the
+    correct one's; tol is the judge's tolerance for it (and scale, as in
+    api.rel_error)."""
+
+    def __init__(self, got, buggy, correct, tol=L.TOL64, scale=None):
+        self.got, self.buggy, self.correct = got, buggy, correct
+        self.tol, self.scale = tol, scale
+
+    def matches_bug(self):
+        return _error(self.got, self.buggy, self.scale) <= self.tol
+
+    def wrong(self):
+        return not _error(self.got, self.correct, self.scale) <= self.tol
+
+
+def _tol(dtype_name):
+    return L.tolerance(dtype_name, L.TOL64, L.TOL32)
+
+
+def _cmp(got, buggy, correct, dtype_name):
+    return Compare(got, buggy, correct, _tol(dtype_name))
+
+
+def _f64(*arrays):
+    return [np.asarray(a, dtype=np.float64) for a in arrays]
+
+
+# ---------------------------------------------------------------------------
+# relu_backward
+#
+# affine_backward has no entry: its mistakes of the catalogue (dx not reshaped,
+# db summed over the wrong axis, dw transposed) give arrays of the wrong shape,
+# which the given code after the region refuses with the array's name and the
+# shape expected, before the judge sees anything.
+
+def _relu_backward_mistake(key, message, buggy):
+    @mistake('relu_backward', key, message, 'dx of every case')
+    def _(got):
+        return [_cmp(got[k], buggy(x.astype(np.float64), dout.astype(np.float64)),
+                     ref.relu_backward(dout, x), label.split()[0])
+                for k, (label, x, dout) in enumerate(L.relu_cases())]
+
+
+_relu_backward_mistake(
+    'relu-backward-times-output',
+    "relu_backward: dx matches dout multiplied by the ReLU's output values; the ReLU's "
+    'local gradient is 1 where x > 0 and 0 elsewhere', lambda x, dout: dout * np.maximum(x, 0))
+_relu_backward_mistake(
+    'relu-backward-mask-from-dout',
+    'relu_backward: dx is zero where dout is negative; the mask comes from the input x '
+    'that the forward pass saw, not from the upstream gradient',
+    lambda x, dout: np.maximum(dout, 0))
+_relu_backward_mistake(
+    'relu-backward-mask-inverted',
+    'relu_backward: dx passes the gradient where x <= 0 and blocks it where x > 0; it is '
+    'the other way round', lambda x, dout: dout * (x <= 0))
+
+
+# ---------------------------------------------------------------------------
+# softmax_loss, svm_loss
+
+def _loss_mistake(part, key, message, buggy, uses='loss and dx of every case'):
+    """buggy(x, y, correct loss, correct dx) -> [(loss, dx), ...]: the results any
+    of which the mistake gives."""
+    reference = {'softmax_loss': ref.softmax_loss, 'svm_loss': ref.svm_loss}[part]
+
+    @mistake(part, key, message, uses)
+    def _(got):
+        out = []
+        for k, (label, x, y) in enumerate(L.loss_cases()):
+            dtype = x.dtype.name
+            loss, dx = reference(x.astype(np.float64), y)
+            variants = buggy(x, y, loss, dx)
+            res = got[k]
+            # the variant closest to what the student sent
+            errors = [_error(res['loss'], v[0]) + _error(res['dx'], v[1]) for v in variants]
+            wrong_loss, wrong_dx = variants[int(np.argmin(errors))]
+            out.append(Compare(res['loss'], wrong_loss, loss, L.tolerance(dtype, 1e-9, 1e-5)))
+            out.append(_cmp(res['dx'], wrong_dx, dx, dtype))
+        return out
+
+
+for _part, _fn in (('softmax_loss', 'softmax_loss'), ('svm_loss', 'svm_loss')):
+    _loss_mistake(_part, '%s-dx-not-divided-by-n' % _fn.split('_')[0],
+                  '%s: dx is N times too large: the loss is the mean over the N examples, so '
+                  'its gradient is divided by N too' % _fn,
+                  lambda x, y, loss, dx: [(loss, dx * len(x))])
+    _loss_mistake(_part, '%s-loss-not-averaged' % _fn.split('_')[0],
+                  '%s: the loss is the sum over the N examples; it is their mean' % _fn,
+                  lambda x, y, loss, dx: [(loss * len(x), dx), (loss * len(x), dx * len(x))])
+
+
+def _softmax_unshifted(x, y):
+    """softmax_loss without subtracting each row's maximum, in x's dtype."""
+    with np.errstate(over='ignore', invalid='ignore', divide='ignore'):
+        e = np.exp(x)
+        p = e / e.sum(axis=1, keepdims=True)
+        n = len(x)
+        loss = float(-np.log(p[np.arange(n), y]).sum() / n)
+        dx = p.copy()
+        dx[np.arange(n), y] -= 1
+        return loss, dx / n
+
+
+@mistake('softmax_loss', 'softmax-no-max-shift',
+         'softmax_loss: the loss or dx is inf or NaN on scores of about 1e4, where exp '
+         "overflows; subtract each row's maximum score before exponentiating (the softmax "
+         'does not change)', 'loss and dx of every case; some cases shift rows by 1e3-1e4')
+def _(got):
+    overflowed = False
+    for k, (label, x, y) in enumerate(L.loss_cases()):
+        loss, dx = ref.softmax_loss(x.astype(np.float64), y)
+        naive_loss, naive_dx = _softmax_unshifted(x, y)
+        res = got[k]
+        tol = L.tolerance(x.dtype.name, 1e-6, 1e-4)
+        if np.isfinite(naive_loss) and np.all(np.isfinite(naive_dx)):
+            # where exp does not overflow the student's results are right
+            if not (_error(res['loss'], loss) <= tol and _error(res['dx'], dx) <= tol):
+                return False
+        else:
+            overflowed = True
+            if np.isfinite(float(res['loss'])) and np.all(np.isfinite(res['dx'])):
+                return False
+    return overflowed
+
+
+@mistake('svm_loss', 'svm-margin-counts-correct-class',
+         'svm_loss: the loss is 1 too high per example: the margin of the correct class '
+         '(always 1) is counted; the sum of margins leaves out j = y_i',
+         'loss and dx of every case')
+def _(got):
+    out = []
+    for k, (label, x, y) in enumerate(L.loss_cases()):
+        dtype = x.dtype.name
+        loss, dx = ref.svm_loss(x.astype(np.float64), y)
+        res = got[k]
+        # dx stays right if the correct class is taken out of the gradient's count;
+        # counting it there too adds -1/N at the correct class
+        counted = dx.copy()
+        counted[np.arange(len(x)), y] -= 1.0 / len(x)
+        wrong_dx = counted if _error(res['dx'], counted) < _error(res['dx'], dx) else dx
+        out.append(Compare(res['loss'], loss + 1.0, loss, L.tolerance(dtype, 1e-9, 1e-5)))
+        out.append(_cmp(res['dx'], wrong_dx, dx, dtype))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# batch normalization, layer normalization
+
+def _bn_train(x, gamma, beta, bn_param, eps=None, ddof=0, normalize_with=None,
+              momentum_swapped=False, store=('running_mean', 'running_var')):
+    """batchnorm_forward in train mode with a mistake; returns (out, running_mean,
+    running_var) as the probe would fetch them (None: never stored).
+
+    - eps: the eps used instead of bn_param's; ddof: of the variance
+    - normalize_with: 'before' / 'after': the running statistics before or after
+      this step's update, instead of the batch's
+    - momentum_swapped: running = (1 - momentum) * running + momentum * batch
+    - store: which running statistics are updated (the given code writes them
+      back to bn_param: one not updated is the one given, or zeros)
+    """
+    x, gamma, beta = _f64(x, gamma, beta)
+    eps = bn_param.get('eps', 1e-5) if eps is None else eps
+    momentum = bn_param.get('momentum', 0.9)
+    zeros = np.zeros(x.shape[1])
+    old = {k: _f64(bn_param[k])[0] if k in bn_param else zeros
+           for k in ('running_mean', 'running_var')}
+    batch = {'running_mean': x.mean(axis=0), 'running_var': x.var(axis=0, ddof=ddof)}
+    keep = 1 - momentum if momentum_swapped else momentum
+    new = {k: keep * old[k] + (1 - keep) * batch[k] for k in old}
+    stats = {'before': old, 'after': new, None: batch}[normalize_with]
+    out = gamma * (x - stats['running_mean']) / np.sqrt(stats['running_var'] + eps) + beta
+    fetched = [new[k] if k in store else old[k] for k in ('running_mean', 'running_var')]
+    return [out] + fetched
+
+
+def _bn_train_mistake(key, message, uses, variants, compare=('out', 'running_mean',
+                                                            'running_var')):
+    """variants: [kwargs of _bn_train, ...]: the mistake is any of them."""
+    @mistake('batchnorm_forward_train', key, message, uses)
+    def _(got):
+        out = []
+        for k, (label, x, gamma, beta, bn_param) in enumerate(L.bn_train_cases()):
+            dtype = x.dtype.name
+            correct = _bn_train(x, gamma, beta, bn_param)
+            res = [got[k][name] for name in ('out', 'running_mean', 'running_var')]
+            tries = [_bn_train(x, gamma, beta, bn_param, **kw) for kw in variants]
+            best = min(tries, key=lambda t: sum(_error(g, e) for g, e in zip(res, t)))
+            out += [_cmp(g, e, c, dtype) for name, g, e, c in
+                    zip(('out', 'running_mean', 'running_var'), res, best, correct)
+                    if name in compare]
+        return out
+
+
+_bn_train_mistake(
+    'batchnorm-train-uses-running-stats',
+    'batchnorm_forward: in train mode your output is normalized with the running mean and '
+    "variance; train mode uses the minibatch's own mean and variance (the running ones are "
+    'for test mode)', 'out of every train-mode case (running statistics given or zero)',
+    [{'normalize_with': 'before'}, {'normalize_with': 'after'}], compare=('out',))
+_bn_train_mistake(
+    'batchnorm-momentum-swapped',
+    'batchnorm_forward: the running averages weight the old value by (1 - momentum) and the '
+    "batch's by momentum; it is the other way round",
+    'running_mean and running_var after a train step, custom and default momentum',
+    [{'momentum_swapped': True}])
+_bn_train_mistake(
+    'batchnorm-running-var-not-updated',
+    'batchnorm_forward: running_var is not updated in train mode (running_mean is)',
+    'running_var after a train step', [{'store': ('running_mean',)}])
+_bn_train_mistake(
+    'batchnorm-eps-missing',
+    'batchnorm_forward: the output matches a normalization without eps; divide by '
+    'sqrt(var + eps)', 'out of every train-mode case', [{'eps': 0.0}], compare=('out',))
+_bn_train_mistake(
+    'batchnorm-eps-hard-coded',
+    "batchnorm_forward: the output matches eps = 1e-5 where bn_param sets another eps; use "
+    "bn_param's eps (1e-5 only by default)", 'out of the cases with eps 1e-3 and 1e-4',
+    [{'eps': 1e-5}], compare=('out',))
+_bn_train_mistake(
+    'batchnorm-unbiased-variance',
+    'batchnorm_forward: the variance is the unbiased one (divided by N - 1); batch '
+    'normalization divides by N', 'out of every train-mode case',
+    [{'ddof': 1}], compare=('out',))
+
+
+def _bn_test_mistake(key, message, uses, buggy):
+    """buggy(x, gamma, beta, running_mean, running_var, eps) -> out in test mode."""
+    @mistake('batchnorm_forward_test', key, message, uses)
+    def _(got):
+        out = []
+        for k, (label, x, gamma, beta, bn_param) in enumerate(L.bn_test_cases()):
+            args = _f64(x, gamma, beta, bn_param['running_mean'], bn_param['running_var'])
+            eps = bn_param.get('eps', 1e-5)
+            correct = ref.batchnorm_forward(*args[:3], {'mode': 'test', 'eps': eps,
+                                                         'running_mean': args[3],
+                                                         'running_var': args[4]})[0]
+            out.append(_cmp(got[k]['out'], buggy(*args, eps), correct, x.dtype.name))
+        return out
+
+
+_bn_test_mistake(
+    'batchnorm-test-uses-batch-stats',
+    "batchnorm_forward: in test mode your output is normalized with the minibatch's mean "
+    'and variance; test mode uses the running mean and variance', 'out of every test-mode case',
+    lambda x, g, b, rm, rv, eps: g * (x - x.mean(0)) / np.sqrt(x.var(0) + eps) + b)
+_bn_test_mistake(
+    'batchnorm-eps-missing',
+    'batchnorm_forward: the test-mode output matches a normalization without eps; divide by '
+    'sqrt(running_var + eps)', 'out of every test-mode case',
+    lambda x, g, b, rm, rv, eps: g * (x - rm) / np.sqrt(rv) + b)
+_bn_test_mistake(
+    'batchnorm-eps-hard-coded',
+    "batchnorm_forward: the test-mode output matches eps = 1e-5 where bn_param sets another "
+    "eps; use bn_param's eps (1e-5 only by default)", 'out of the case with eps 1e-2',
+    lambda x, g, b, rm, rv, eps: g * (x - rm) / np.sqrt(rv + 1e-5) + b)
+
+
+def _ln_mistake(key, message, uses, buggy):
+    """buggy(x, gamma, beta, eps) -> out of layernorm_forward."""
+    @mistake('layernorm_forward', key, message, uses)
+    def _(got):
+        out = []
+        for k, (label, x, gamma, beta, ln_param, _) in enumerate(L.ln_cases()):
+            args = _f64(x, gamma, beta)
+            correct = ref.layernorm_forward(*args, dict(ln_param))[0]
+            out.append(_cmp(got[k], buggy(*args, ln_param.get('eps', 1e-5)), correct,
+                            x.dtype.name))
+        return out
+
+
+def _normalize(x, axis, eps):
+    return (x - x.mean(axis=axis, keepdims=True)) / np.sqrt(x.var(axis=axis, keepdims=True) + eps)
+
+
+_ln_mistake(
+    'layernorm-over-batch-axis',
+    "layernorm_forward: your output is normalized over the batch axis, not over each "
+    "example's features", 'out of every case (one has N = 1)',
+    lambda x, g, b, eps: g * _normalize(x, 0, eps) + b)
+_ln_mistake(
+    'layernorm-eps-missing',
+    'layernorm_forward: the output matches a normalization without eps; divide by '
+    'sqrt(var + eps)', 'out of every case', lambda x, g, b, eps: g * _normalize(x, 1, 0.0) + b)
+_ln_mistake(
+    'layernorm-eps-hard-coded',
+    "layernorm_forward: the output matches eps = 1e-5 where ln_param sets another eps; use "
+    "ln_param's eps (1e-5 only by default)", 'out of the case with eps 1e-3',
+    lambda x, g, b, eps: g * _normalize(x, 1, 1e-5) + b)
+
+
+@mistake('layernorm_backward', 'layernorm-backward-over-batch-axis',
+         "layernorm_backward: dx matches batch normalization's gradient (means over the batch "
+         "axis); layer norm's means run over each example's features",
+         'dx, dgamma, dbeta of every case')
+def _(got):
+    out = []
+    for k, (label, x, gamma, beta, ln_param, dout) in enumerate(L.ln_cases()):
+        _, cache = ref.layernorm_forward(*_f64(x, gamma, beta), dict(ln_param))
+        correct = ref.layernorm_backward(*_f64(dout), cache)
+        _, xhat, std, g = cache
+        wrong = ref._norm_backward(_f64(dout)[0], xhat, std, g, axis=0)
+        out += [_cmp(a, b, c, x.dtype.name) for a, b, c in zip(got[k], wrong, correct)]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# dropout (p is the keep probability)
+
+def _dropout_runs(got):
+    """(result, x, p, label) of each train/test pair the dropout_forward probe ran."""
+    runs = []
+    for k, p in enumerate(L.DROPOUT_PS):
+        runs.append((got[k], L.dropout_input(k)[0], p))
+    runs.append((got['float32'], L.dropout_input(9, 'float32', (40, 50))[0], 0.5))
+    return runs
+
+
+def _kept_scale(out, x):
+    """The factor out / x of the kept units (all equal within 1e-5), None if no
+    unit is kept or the factors differ."""
+    kept = (out != 0) & np.isfinite(out)
+    if not np.any(kept):
+        return None
+    ratio = out[kept].astype(np.float64) / x[kept].astype(np.float64)
+    if np.ptp(ratio) > 1e-5 * max(abs(float(np.median(ratio))), 1e-12):
+        return None
+    return float(np.median(ratio))
+
+
+def _close_to(value, target, tol=1e-5):
+    return value is not None and abs(value - target) <= tol * max(abs(target), 1e-12)
+
+
+def _dropout_scaling_mistake(key, message, uses, scale):
+    """Kept units are x * scale(p) in train mode, wherever that is not x / p."""
+    @mistake('dropout_forward', key, message, uses)
+    def _(got):
+        wrong = False
+        for res, x, p in _dropout_runs(got):
+            if not np.isfinite(scale(p)):
+                continue
+            s = _kept_scale(res['train'], x)
+            if s is None and np.any(res['train'] != 0):
+                return False
+            if s is not None and not _close_to(s, scale(p)):
+                return False
+            wrong |= s is not None and not _close_to(s, 1 / p)
+        return wrong
+
+
+_dropout_scaling_mistake(
+    'dropout-not-inverted',
+    'dropout_forward: kept units are not scaled at train time; inverted dropout divides '
+    'them by p, so that test mode is the identity', 'train-mode outputs, p in 0.25 .. 1',
+    lambda p: 1.0)
+_dropout_scaling_mistake(
+    'dropout-train-scaled-by-p',
+    'dropout_forward: kept units are multiplied by p at train time; inverted dropout '
+    'divides them by p', 'train-mode outputs, p in 0.25 .. 1', lambda p: p)
+_dropout_scaling_mistake(
+    'dropout-scaled-by-1-minus-p',
+    'dropout_forward: kept units are divided by 1 - p; p is the probability of keeping a '
+    'unit, and kept units are divided by p', 'train-mode outputs, p in 0.25 .. 0.9',
+    lambda p: 1 / (1 - p) if p < 1 else np.inf)
+
+
+@mistake('dropout_forward', 'dropout-test-time-scaled',
+         'dropout_forward: the test-time output is scaled; with inverted dropout it is the '
+         'identity', 'test-mode outputs, p in 0.25 .. 1')
+def _(got):
+    scaled = False
+    for res, x, p in _dropout_runs(got):
+        s = _kept_scale(res['test'], x)
+        if s is None or not np.all(res['test'] != 0):
+            return False
+        if p < 1:
+            if not any(_close_to(s, c) for c in (p, 1 / p, 1 - p)):
+                return False
+            scaled = True
+    return scaled
+
+
+@mistake('dropout_forward', 'dropout-drop-probability',
+         'dropout_forward: about a fraction 1 - p of the units is kept: p is the probability '
+         'of keeping a unit, not of dropping it', 'the kept fraction of the train-mode '
+         'outputs, p in 0.25 .. 1 (150 x 200 units)')
+def _(got):
+    for k, p in enumerate(L.DROPOUT_PS):
+        out = got[k]['train']
+        kept = (out != 0) & np.isfinite(out)   # x / 0 where no unit is kept is not kept
+        sigma = np.sqrt(max(p * (1 - p), 1e-12) / kept.size)
+        if abs(kept.mean() - (1 - p)) > max(6 * sigma, 1e-12):
+            return False
+    return True
+
+
+def _dropout_backward_mistake(key, message, buggy):
+    """buggy(dout, forward output, p) -> [dx, ...]: the mistake gives any of them."""
+    @mistake('dropout_backward', key, message,
+             "dx and the student's own forward output, p in 0.25 .. 0.9")
+    def _(got):
+        out = []
+        for k, p in enumerate(L.DROPOUT_PS[:3]):
+            x, dout = L.dropout_input(20 + k, shape=(30, 40))
+            fwd, dx = got[k]['out'], got[k]['dx']
+            wrong = min(buggy(dout, fwd, p), key=lambda v: _error(dx, v))
+            out.append(Compare(dx, wrong, dout * (fwd / x), 1e-9))
+        return out
+
+
+_dropout_backward_mistake(
+    'dropout-backward-mask-unscaled',
+    'dropout_backward: dx is dout where a unit was kept, unscaled; your forward pass '
+    'divides kept units by p, so the gradient is divided by p too',
+    lambda dout, fwd, p: [dout * (fwd != 0)])
+_dropout_backward_mistake(
+    'dropout-backward-ignores-mask',
+    'dropout_backward: dx is nonzero for the dropped units; the gradient flows only through '
+    'the units the forward pass kept', lambda dout, fwd, p: [dout, dout / p])
+
+
+# ---------------------------------------------------------------------------
+# Nets
+
+NET_PARTS = ('two_layer_net', 'fc_net', 'fc_net_batchnorm', 'fc_net_layernorm',
+             'fc_net_dropout')
+
+
+def _part(name):
+    from .api import REGISTRY
+    return REGISTRY[name]
+
+
+def _test_scores(params, batches, L_, normalization, hidden_relu=True):
+    """Test-mode scores on batches[2] after train-mode forward passes on
+    batches[0] and batches[1] (they set batchnorm's running statistics), as the
+    judge replays them, with or without the hidden layers' ReLU."""
+    norm_params = [{'mode': 'train'} if normalization == 'batchnorm' else {}
+                   for _ in range(L_ - 1)]
+
+    def forward(X, mode):
+        h = X.reshape(len(X), -1)
+        for i in range(1, L_):
+            h = h @ params['W%d' % i] + params['b%d' % i]
+            if normalization == 'batchnorm':
+                norm_params[i - 1]['mode'] = mode
+                h = ref.batchnorm_forward(h, params['gamma%d' % i], params['beta%d' % i],
+                                          norm_params[i - 1])[0]
+            elif normalization == 'layernorm':
+                h = ref.layernorm_forward(h, params['gamma%d' % i], params['beta%d' % i], {})[0]
+            if hidden_relu:
+                h = np.maximum(h, 0)
+        return h @ params['W%d' % L_] + params['b%d' % L_]
+    for X, _ in batches[:2]:
+        forward(X, 'train')
+    return forward(batches[2][0], 'test')
+
+
+def _net_runs(part_name, got):
+    """[(mode, [(student scores, correct scores, scores without hidden ReLU)],
+    [(student loss, student grads, loss without L2, grads without L2, reg, params)])]
+    of each layer mode whose results are there."""
+    runs = []
+    if part_name == 'two_layer_net':
+        params, X, y, regs = N.tln_cases()
+        correct = ref.net_loss(params, X, None, 2, 0.0)
+        no_relu = _test_scores(params, [(X, y)] * 3, 2, None, hidden_relu=False)
+        zero = ref.net_loss(params, X, y, 2, 0.0)
+        for mode in N.MODES:
+            results = got.get(mode)
+            if not isinstance(results, list):
+                continue
+            scores = [(res['scores'], correct, no_relu) for res in results]
+            steps = [(res['loss'], res['grads']) + zero + (reg, params)
+                     for reg, res in zip(regs, results)]
+            runs.append((mode, scores, steps))
+        return runs
+    spec = _part(part_name).net
+    normalization, keep = spec['normalization'], spec['keep']
+    dims, params, batches = spec['inputs']()
+    L_ = len(dims) - 1
+    correct = _test_scores(params, batches, L_, normalization)
+    no_relu = _test_scores(params, batches, L_, normalization, hidden_relu=False)
+    for mode in N.MODES:
+        results = got.get(mode)
+        if not isinstance(results, dict) or set(results) == {'error'}:
+            continue
+        norm_params = [{'mode': 'train'} if normalization == 'batchnorm' else {}
+                       for _ in range(L_ - 1)]
+        steps = []
+        for k, (X, y) in enumerate(batches[:2]):
+            res = results['train%d' % k]
+            dropout = None
+            if keep is not None:
+                dropout = (keep, res['dropout_masks']) if mode == 'own' else (keep, 123)
+            zero = ref.net_loss(params, X, y, L_, 0.0, normalization, norm_params, dropout)
+            steps.append((res['loss'], res['grads']) + zero + (N.FCN['reg'], params))
+        runs.append((mode, [(results['test'], correct, no_relu)], steps))
+    return runs
+
+
+def _net_scores_mistake(key, message, uses, buggy):
+    """buggy(correct scores, scores without hidden ReLU) -> the mistake's scores.
+    Named when the scores of some layer mode all match it."""
+    @mistake(NET_PARTS, key, message, uses)
+    def _(got, part):
+        for mode, scores, _ in _net_runs(part, got):
+            comparisons = [Compare(s, buggy(c, n), c, N.GRAD_TOL) for s, c, n in scores]
+            if all(c.matches_bug() for c in comparisons) and any(c.wrong() for c in comparisons):
+                return True
+        return False
+
+
+_net_scores_mistake(
+    'relu-on-scores',
+    '{fn}: the scores look like they pass through a ReLU; the output layer has no activation',
+    'test-mode scores (y=None)', lambda correct, no_relu: np.maximum(correct, 0))
+_net_scores_mistake(
+    'no-hidden-relu',
+    '{fn}: the scores match the net without the ReLU after each hidden layer (affine - '
+    'affine); every hidden layer needs its ReLU', 'test-mode scores (y=None)',
+    lambda correct, no_relu: no_relu)
+
+
+REG_MISTAKES = [
+    # (key, loss coefficient, gradient coefficient, bias too, message)
+    ('reg-missing', 0.0, 0.0, False,
+     '{fn}: the loss and the gradients have no L2 regularization: reg is ignored'),
+    ('reg-missing-in-gradients', 0.5, 0.0, False,
+     "{fn}: the loss has the L2 term but the weights' gradients do not"),
+    ('reg-missing-in-loss', 0.0, 1.0, False,
+     "{fn}: the weights' gradients have the L2 term but the loss does not"),
+    ('reg-not-halved', 1.0, 1.0, False,
+     '{fn}: the L2 term of the loss is reg * sum(W ** 2); it is 0.5 * reg * sum(W ** 2), '
+     'whose gradient is reg * W'),
+    ('reg-factor-2', 1.0, 2.0, False,
+     '{fn}: the L2 term is reg * sum(W ** 2), with the gradient 2 * reg * W; it is '
+     '0.5 * reg * sum(W ** 2), whose gradient is reg * W'),
+    ('reg-gradient-doubled', 0.5, 2.0, False,
+     "{fn}: the weights' gradients hold 2 * reg * W; the gradient of the L2 term "
+     '0.5 * reg * sum(W ** 2) is reg * W'),
+    ('reg-on-biases', 0.5, 1.0, True,
+     '{fn}: the biases are regularized too; the L2 term covers the weights W only'),
+]
+
+
+def _regularized(loss, grads, reg, params, a, b, biases):
+    """loss and grads without L2 plus a * reg * sum(W ** 2) and b * reg * W
+    (and the biases too if `biases`)."""
+    grads = dict(grads)
+    for name, value in params.items():
+        if name[0] == 'W' or (biases and name[0] == 'b' and not name.startswith('beta')):
+            loss = loss + a * reg * float((value * value).sum())
+            grads[name] = grads[name] + b * reg * value
+    return loss, grads
+
+
+def _reg_mistake(key, a, b, biases, message):
+    @mistake(NET_PARTS, key, message, 'loss and grads of the training steps, reg > 0')
+    def _(got, part):
+        for mode, _, steps in _net_runs(part, got):
+            comparisons = []
+            for loss, grads, loss0, grads0, reg, params in steps:
+                wrong_loss, wrong_grads = _regularized(loss0, grads0, reg, params, a, b, biases)
+                right_loss, right_grads = _regularized(loss0, grads0, reg, params, 0.5, 1.0,
+                                                       False)
+                comparisons.append(Compare(loss, wrong_loss, right_loss, N.LOSS_TOL))
+                scale = max(float(np.max(np.abs(g))) for g in right_grads.values())
+                comparisons += [Compare(grads[name], wrong_grads[name], right_grads[name],
+                                        N.GRAD_TOL, scale=scale) for name in right_grads]
+            if all(c.matches_bug() for c in comparisons) and any(c.wrong() for c in comparisons):
+                return True
+        return False
+
+
+for _entry in REG_MISTAKES:
+    _reg_mistake(*_entry)
+
+
+# ---------------------------------------------------------------------------
+# Update rules
+
+def _run_rule(rule, update, case):
+    """[(next_w, config)] of `update` run on one of the probe's cases, as the judge does."""
+    label, w0, dws, config = case
+    w = w0.astype(np.float64)
+    config = dict(ref.UPDATE_DEFAULTS[rule], **(L.copy_arrays(config) or {}))
+    steps = []
+    for dw in dws:
+        w, config = update(w, dw.astype(np.float64), config)
+        steps.append((w, config))
+    return steps
+
+
+def _rule_mistake(rule, key, message, update, states=None, uses=None):
+    """update(w, dw, config) -> (next_w, config): the rule with the mistake.
+    Compares next_w after every step and the state arrays `states` (default:
+    none; the rule's state has other meanings under some mistakes)."""
+    @mistake(rule, key, message, uses or 'next_w%s after every step of every case' % (
+        ''.join(", config['%s']" % s for s in states or ())))
+    def _(got):
+        out = []
+        for k, case in enumerate(O.optim_cases(rule)):
+            tol = O.TOL32 if case[1].dtype == np.float32 else O.TOL64
+            wrong = _run_rule(rule, update, case)
+            right = _run_rule(rule, ref.UPDATE_RULES[rule], case)
+            if len(got[k]) != len(wrong):
+                return False
+            for res, (w, c), (rw, rc) in zip(got[k], wrong, right):
+                out.append(Compare(res['next_w'], w, rw, tol))
+                out += [Compare(res['config'].get(s), c.get(s), rc[s], tol) for s in states or ()]
+        return out
+
+
+def _adam(bias=lambda b, t: 1 - b ** t, b2_power=None, store_t=True, t_before=False):
+    """Adam with a mistake: bias(beta, t) is the correction's denominator;
+    b2_power fixes the exponent of beta2 in it; store_t False: t is used as
+    t + 1 but never stored; t_before: the correction uses t before the increment."""
+    def update(w, dw, config):
+        c = dict(config)
+        b1, b2 = c['beta1'], c['beta2']
+        t0 = c.get('t', 0)
+        t = t0 + 1
+        m = b1 * c.get('m', np.zeros_like(w)) + (1 - b1) * dw
+        v = b2 * c.get('v', np.zeros_like(w)) + (1 - b2) * dw * dw
+        tc = t0 if t_before else t
+        with np.errstate(divide='ignore', invalid='ignore'):
+            m_hat = m / bias(b1, tc)
+            v_hat = v / bias(b2, b2_power if b2_power is not None else tc)
+            next_w = w - c['learning_rate'] * m_hat / (np.sqrt(v_hat) + c['epsilon'])
+        c.update(m=m, v=v, t=t if store_t else t0)
+        return next_w, c
+    return update
+
+
+_rule_mistake('adam', 'adam-bias-correction-beta2-squared',
+              'adam: your steps match a bias correction computed with beta2**2 instead of '
+              'beta2**t', _adam(b2_power=2), states=('m', 'v'))
+_rule_mistake('adam', 'adam-no-bias-correction',
+              'adam: your steps match Adam without the bias correction of m and v (it divides '
+              'them by 1 - beta**t)', _adam(bias=lambda b, t: 1.0), states=('m', 'v'))
+_rule_mistake('adam', 'adam-t-not-incremented',
+              "adam: config['t'] is never incremented: every step uses the bias correction "
+              'of the same t', _adam(store_t=False), states=('m', 'v'))
+_rule_mistake('adam', 'adam-t-incremented-after-correction',
+              'adam: the bias correction uses t before it is incremented (from a fresh config '
+              '1 - beta**0 = 0); increment t first', _adam(t_before=True), states=('m', 'v'))
+
+
+def _rmsprop(sqrt=True, decay_swapped=False, eps_in_cache=False, eps_in_sqrt=False):
+    def update(w, dw, config):
+        c = dict(config)
+        d = 1 - c['decay_rate'] if decay_swapped else c['decay_rate']
+        cache = d * c.get('cache', np.zeros_like(w)) + (1 - d) * dw * dw
+        if eps_in_cache:
+            cache = cache + c['epsilon']
+        c['cache'] = cache
+        if eps_in_sqrt:
+            denom = np.sqrt(cache + c['epsilon'])
+        else:
+            denom = (np.sqrt(cache) if sqrt else cache) + c['epsilon']
+        return w - c['learning_rate'] * dw / denom, c
+    return update
+
+
+_rule_mistake('rmsprop', 'rmsprop-missing-sqrt',
+              'rmsprop: your steps divide by the cache itself; RMSProp divides by its square '
+              'root', _rmsprop(sqrt=False), states=('cache',))
+_rule_mistake('rmsprop', 'rmsprop-decay-swapped',
+              'rmsprop: the cache weights its old value by (1 - decay_rate) and dw**2 by '
+              'decay_rate; it is the other way round', _rmsprop(decay_swapped=True),
+              states=('cache',))
+_rule_mistake('rmsprop', 'rmsprop-eps-in-cache',
+              "rmsprop: epsilon is added to config['cache']; it belongs in the step's "
+              'denominator only, beside the square root', _rmsprop(eps_in_cache=True),
+              states=('cache',))
+_rule_mistake('rmsprop', 'rmsprop-eps-inside-sqrt',
+              'rmsprop: epsilon is inside the square root; it is added to sqrt(cache)',
+              _rmsprop(eps_in_sqrt=True), states=('cache',))
+
+
+def _sgd_momentum(sign=-1, step_sign=1, lr_outside=False, store=True, momentum=True):
+    """v = momentum * v + sign * learning_rate * dw; next_w = w + step_sign * v."""
+    def update(w, dw, config):
+        c = dict(config)
+        v0 = c.get('velocity', np.zeros_like(w))
+        mu = c['momentum'] if momentum else 0.0
+        lr = c['learning_rate']
+        if lr_outside:
+            v = mu * v0 + sign * dw
+            step = step_sign * lr * v
+        else:
+            v = mu * v0 + sign * lr * dw
+            step = step_sign * v
+        if store:
+            c['velocity'] = v
+        return w + step, c
+    return update
+
+
+_rule_mistake('sgd_momentum', 'sgd-momentum-velocity-sign',
+              'sgd_momentum: your velocity has the opposite sign: it is the step that '
+              'next_w = w + v takes, moving against the gradient',
+              _sgd_momentum(sign=1, step_sign=-1), states=('velocity',))
+_rule_mistake('sgd_momentum', 'sgd-momentum-uphill',
+              'sgd_momentum: your steps go up the gradient; the velocity moves against dw',
+              _sgd_momentum(sign=1), states=('velocity',))
+_rule_mistake('sgd_momentum', 'sgd-momentum-velocity-not-stored',
+              "sgd_momentum: config['velocity'] is not updated: store the new velocity in "
+              'config for the next step', _sgd_momentum(store=False))
+_rule_mistake('sgd_momentum', 'sgd-momentum-no-momentum',
+              'sgd_momentum: your steps are plain SGD: the momentum term is missing',
+              _sgd_momentum(momentum=False))
+_rule_mistake('sgd_momentum', 'sgd-momentum-lr-on-velocity',
+              'sgd_momentum: the learning rate scales the whole velocity; it scales only the '
+              'gradient (the velocity is momentum * v - learning_rate * dw)',
+              _sgd_momentum(lr_outside=True), states=('velocity',))
