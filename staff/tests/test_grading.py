@@ -257,50 +257,54 @@ def test_classic_bug_loses_exactly_its_parts(starter, rubric, subs, bug):
                          parts[name].message), parts[name].message
 
 
+# Correct code written unlike the model answers (also run under many salts: test_salts.py).
+ALTERNATIVE_FORMULATIONS = {
+    'sgd_momentum': lambda body: [_indent(body) + line + '\n' for line in (
+        "v *= config['momentum']", "v -= config['learning_rate'] * dw", 'w += v',
+        'next_w = w')],
+    'rmsprop': lambda body: [_indent(body) + line + '\n' for line in (
+        "cache = config['cache']", "cache *= config['decay_rate']",
+        "cache += (1 - config['decay_rate']) * dw * dw",
+        "w -= config['learning_rate'] * dw / (np.sqrt(cache) + config['epsilon'])",
+        'next_w = w')],
+    'adam': lambda body: [_indent(body) + line + '\n' for line in (
+        "config['t'] = t = config['t'] + 1",
+        "b1, b2 = config['beta1'], config['beta2']",
+        "config['m'] *= b1", "config['m'] += (1 - b1) * dw",
+        "config['v'] *= b2", "config['v'] += (1 - b2) * dw ** 2",
+        "alpha = config['learning_rate'] * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)",
+        "w -= alpha * config['m'] / (np.sqrt(config['v']) + config['epsilon'])",
+        'next_w = w')],
+    'batchnorm_forward part 1': lambda body: [_indent(body) + line + '\n' for line in (
+        'mu = np.mean(x, axis=0)', 'xc = x - mu', 'var = np.mean(xc ** 2, axis=0)',
+        'inv = 1.0 / np.sqrt(var + eps)', 'out = xc * inv * gamma + beta',
+        'running_mean = momentum * running_mean + (1 - momentum) * mu',
+        'running_var = momentum * running_var + (1 - momentum) * var',
+        "cache = {'xc': xc, 'inv': inv, 'gamma': gamma}")],
+    'batchnorm_backward': lambda body: [_indent(body) + line + '\n' for line in (
+        "xc, inv, gamma = cache['xc'], cache['inv'], cache['gamma']",
+        'n = dout.shape[0]', 'dbeta = np.sum(dout, axis=0)',
+        'dgamma = np.sum(dout * xc * inv, axis=0)', 'dxhat = dout * gamma',
+        'dvar = np.sum(dxhat * xc, axis=0) * -0.5 * inv ** 3',
+        'dmu = -np.sum(dxhat * inv, axis=0) - 2.0 * dvar * np.mean(xc, axis=0)',
+        'dx = dxhat * inv + 2.0 * xc * dvar / n + dmu / n')],
+    'batchnorm_backward_alt': lambda body: [_indent(body) + line + '\n' for line in (
+        "xc, inv, gamma = cache['xc'], cache['inv'], cache['gamma']",
+        'xhat = xc * inv', 'dbeta = dout.sum(0)', 'dgamma = (dout * xhat).sum(0)',
+        'dx = gamma * inv / dout.shape[0] * (dout.shape[0] * dout - dbeta - xhat * dgamma)')],
+    'dropout_forward part 1': lambda body: [_indent(body) + line + '\n' for line in (
+        'mask = np.random.rand(*x.shape) < p', 'out = np.where(mask, x / p, 0)')],
+    'dropout_backward': lambda body: [_indent(body) + line + '\n' for line in (
+        "dx = np.where(mask, dout, 0) / dropout_param['p']",)],
+}
+
+
 def test_in_place_and_alternative_formulations_get_full_marks(starter, rubric, subs):
     """Correct code written unlike the model answers: in-place updates (w, the
     state arrays), Adam with its bias corrections folded into the step size,
     a dict cache for batchnorm, a boolean dropout mask scaled in backward."""
-    edits = {
-        'sgd_momentum': lambda body: [_indent(body) + line + '\n' for line in (
-            "v *= config['momentum']", "v -= config['learning_rate'] * dw", 'w += v',
-            'next_w = w')],
-        'rmsprop': lambda body: [_indent(body) + line + '\n' for line in (
-            "cache = config['cache']", "cache *= config['decay_rate']",
-            "cache += (1 - config['decay_rate']) * dw * dw",
-            "w -= config['learning_rate'] * dw / (np.sqrt(cache) + config['epsilon'])",
-            'next_w = w')],
-        'adam': lambda body: [_indent(body) + line + '\n' for line in (
-            "config['t'] = t = config['t'] + 1",
-            "b1, b2 = config['beta1'], config['beta2']",
-            "config['m'] *= b1", "config['m'] += (1 - b1) * dw",
-            "config['v'] *= b2", "config['v'] += (1 - b2) * dw ** 2",
-            "alpha = config['learning_rate'] * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)",
-            "w -= alpha * config['m'] / (np.sqrt(config['v']) + config['epsilon'])",
-            'next_w = w')],
-        'batchnorm_forward part 1': lambda body: [_indent(body) + line + '\n' for line in (
-            'mu = np.mean(x, axis=0)', 'xc = x - mu', 'var = np.mean(xc ** 2, axis=0)',
-            'inv = 1.0 / np.sqrt(var + eps)', 'out = xc * inv * gamma + beta',
-            'running_mean = momentum * running_mean + (1 - momentum) * mu',
-            'running_var = momentum * running_var + (1 - momentum) * var',
-            "cache = {'xc': xc, 'inv': inv, 'gamma': gamma}")],
-        'batchnorm_backward': lambda body: [_indent(body) + line + '\n' for line in (
-            "xc, inv, gamma = cache['xc'], cache['inv'], cache['gamma']",
-            'n = dout.shape[0]', 'dbeta = np.sum(dout, axis=0)',
-            'dgamma = np.sum(dout * xc * inv, axis=0)', 'dxhat = dout * gamma',
-            'dvar = np.sum(dxhat * xc, axis=0) * -0.5 * inv ** 3',
-            'dmu = -np.sum(dxhat * inv, axis=0) - 2.0 * dvar * np.mean(xc, axis=0)',
-            'dx = dxhat * inv + 2.0 * xc * dvar / n + dmu / n')],
-        'batchnorm_backward_alt': lambda body: [_indent(body) + line + '\n' for line in (
-            "xc, inv, gamma = cache['xc'], cache['inv'], cache['gamma']",
-            'xhat = xc * inv', 'dbeta = dout.sum(0)', 'dgamma = (dout * xhat).sum(0)',
-            'dx = gamma * inv / dout.shape[0] * (dout.shape[0] * dout - dbeta - xhat * dgamma)')],
-        'dropout_forward part 1': lambda body: [_indent(body) + line + '\n' for line in (
-            'mask = np.random.rand(*x.shape) < p', 'out = np.where(mask, x / p, 0)')],
-        'dropout_backward': lambda body: [_indent(body) + line + '\n' for line in (
-            "dx = np.where(mask, dout, 0) / dropout_param['p']",)],
-    }
-    result = grade(make_submission(starter, subs, 'alternative', edits), starter, rubric)
+    result = grade(make_submission(starter, subs, 'alternative', ALTERNATIVE_FORMULATIONS),
+                   starter, rubric)
     failed = {p.name: p.message for p in result.parts if not p.passed}
     assert not failed, failed
 

@@ -1,0 +1,90 @@
+"""Correct solutions pass the hidden tests whatever inputs the grading's secret draws.
+
+The grader mixes a secret drawn for each grading into every seed of the hidden
+tests (api.case_salt), so each grading sees new inputs. A judge whose
+tolerance only held for one draw would fail a correct student now and then.
+Here the model answers, the alternative solution and the in-place and
+alternative formulations of test_grading run every probe under many salts
+(in process, in a child: staff/tests/test_mistakes.py's stand-in session),
+and every judge must accept every draw.
+
+Staff-only: staff/ never ships.
+"""
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from staff.grading import api
+from staff.tests.test_mistakes import ROOT, write_alt_package, write_package
+
+SALTS = [('salt-%d' % k).encode() for k in range(int(os.environ.get('CS231N_SALTS', '24')))]
+
+_CHILD = ('import pickle, sys\n'
+          'workspace, root, out = sys.argv[1:4]\n'
+          'sys.path[:0] = [workspace, root]\n'
+          'from staff.grading import api\n'
+          'from staff.tests.test_mistakes import run_probes\n'
+          'from staff.grading import parts as P\n'
+          'names = list(P.load_parts())\n'
+          'runs = {}\n'
+          'for salt in sys.argv[4:]:\n'
+          '    with api.case_salt(salt.encode()):\n'
+          '        runs[salt] = run_probes(names)\n'
+          'with open(out, "wb") as f:\n'
+          '    pickle.dump(runs, f)\n')
+
+
+def probe_under_salts(workspace):
+    out = os.path.join(workspace, 'salted.pickle')
+    proc = subprocess.run([sys.executable, '-c', _CHILD, workspace, ROOT, out]
+                          + [s.decode() for s in SALTS], cwd=workspace, capture_output=True,
+                          text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out, 'rb') as f:
+        return pickle.load(f)     # written by our own child: trusted
+
+
+def _failures(runs):
+    from staff.grading import parts as P
+    parts = P.load_parts()
+    failed = {}
+    for salt, data in runs.items():
+        with api.case_salt(salt.encode()):
+            for name, got in data.items():
+                try:
+                    if '__error__' in got:
+                        raise api.Fail(got['__error__'])
+                    parts[name].judge_fn(got)
+                except api.Fail as e:
+                    failed.setdefault(name, []).append('%s: %s' % (salt, str(e)[:300]))
+    return failed
+
+
+def _variants():
+    from staff.tests.test_grading import ALTERNATIVE_FORMULATIONS
+    return ALTERNATIVE_FORMULATIONS
+
+
+@pytest.fixture(scope='module')
+def starter(tmp_path_factory):
+    from staff.release import starter as REL
+    out = str(tmp_path_factory.mktemp('salts') / 'starter')
+    REL.release(out)
+    return out
+
+
+@pytest.mark.parametrize('who', ['model answers', 'alternative solution',
+                                 'alternative formulations'])
+def test_every_draw_accepts_a_correct_solution(starter, tmp_path, who):
+    dest = str(tmp_path / 'package')
+    if who == 'model answers':
+        write_package(starter, dest)
+    elif who == 'alternative solution':
+        write_alt_package(starter, dest)
+    else:
+        write_package(starter, dest, _variants())
+    failed = _failures(probe_under_salts(dest))
+    assert not failed, {k: (len(v), v[:3]) for k, v in failed.items()}
