@@ -7,7 +7,9 @@ writes), named after the student: alice.zip -> student "alice". Each is
 graded with the same code as the Gradescope autograder (staff/grading), and
 the results go to OUT (default: SUBMISSIONS_DIR/grading):
 
-    OUT/grades.csv             one row per student, one column per part, and the total
+    OUT/grades.csv             one row per student, one column per part, the total, and
+                               the known mistakes recognised (their keys)
+    OUT/report.html            the class report: scores, common mistakes, code similarity
     OUT/feedback/STUDENT.txt   what each part got and why
     OUT/results/STUDENT.json   the full result (Gradescope's results.json, plus the
                                zip's sha256 and the grader's fingerprint)
@@ -137,10 +139,11 @@ def write_csv(out, rubric, stored):
     names = [i.name for i in rubric.items]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator='\n')
-    w.writerow(['student'] + names + ['total'])
+    w.writerow(['student'] + names + ['total', 'mistakes'])
     for s in sorted(stored, key=lambda s: s['student']):
+        keys = [k for found in (s.get('mistakes') or {}).values() for k, _ in found]
         w.writerow([s['student']] + ['%g' % s['scores'].get(n, 0) for n in names]
-                   + ['%g' % s['total']])
+                   + ['%g' % s['total'], ' '.join(keys)])
     _atomic_write_text(os.path.join(out, 'grades.csv'), buf.getvalue())
 
 
@@ -257,6 +260,18 @@ def main(argv=None):
                 bar.close()
         elapsed = time.monotonic() - started
         write_csv(out, rubric, [stored[z] for z in zips if z in stored])
+        report_path = None
+        if not interrupted and stored:
+            from . import report
+            report_started = time.monotonic()
+            try:
+                report_path = report.write_report(
+                    out, rubric, [stored[z] for z in zips if z in stored],
+                    {student_name(z): z for z in zips}, starter)
+                report_seconds = time.monotonic() - report_started
+            except Exception as e:  # the grades stand without the report
+                print('grade: the class report failed (%s: %s)' % (type(e).__name__, e),
+                      file=sys.stderr)
     graded = [s for z, s in stored.items() if z in todo]
     if graded:
         print('graded %d submission(s) in %.1f s: %.2f s each with %d job(s) (%.2f s of grading '
@@ -264,6 +279,9 @@ def main(argv=None):
                                    sum(s['seconds'] for s in graded) / len(graded)))
     print('wrote %s (%d students), feedback in %s'
           % (os.path.join(out, 'grades.csv'), len(stored), os.path.join(out, 'feedback')))
+    if report_path:
+        print('wrote %s (%.1f s): scores, common mistakes, code similarity'
+              % (report_path, report_seconds))
     if interrupted:
         print('stopped: %d of %d submissions graded; run the same command again to resume'
               % (len(stored), len(zips)), file=sys.stderr)

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from . import api, models, rubric as RUB, sandbox as SB, session, submission
+from . import api, mistakes, models, rubric as RUB, sandbox as SB, session, submission
 from .api import Fail
 
 GRADER_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -119,7 +119,9 @@ def judge_part(part, run, points):
             message = run.error
         elif _not_implemented(message):
             message = 'not implemented: ' + message
-        return PartResult(part.name, 'part', points, False, message, **kw)
+        # The classic mistakes whose results these match, by name (mistakes.py).
+        named = mistakes.name_mistakes(part.name, run.data)
+        return PartResult(part.name, 'part', points, False, message, mistakes=named, **kw)
     except Exception as e:  # results of an unexpected shape or type
         message = run.error or 'your results could not be checked (%s: %s)' % (
             type(e).__name__, str(e)[:300])

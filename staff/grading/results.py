@@ -65,6 +65,10 @@ def gradescope(result, visibility='visible'):
     if result.error:
         lines.append(result.error)
     lines += result.notes
+    named = [m for p in result.parts for _, m in p.mistakes]
+    if named:
+        lines.append('Known mistakes recognised in your code:')
+        lines += ['  - ' + m for m in named]
     lines.append('Only the code between the START and END OF YOUR CODE lines is graded, spliced '
                  'into a fresh copy of the starter.')
     return {'score': round(result.total, 4), 'execution_time': int(round(result.seconds)),

@@ -550,7 +550,7 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
     with open(str(out / 'grades.csv'), encoding='utf-8') as f:
         rows = [line.rstrip('\n').split(',') for line in f]
     header = rows[0]
-    assert header == ['student'] + [i.name for i in rubric.items] + ['total']
+    assert header == ['student'] + [i.name for i in rubric.items] + ['total', 'mistakes']
     table = {r[0]: dict(zip(header, r)) for r in rows[1:]}
     assert sorted(table) == ['alice', 'bob', 'carol', 'dave', 'erin']
     full = '%g' % rubric.total
@@ -558,6 +558,11 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
     assert table['bob']['relu_forward'] == '0'
     assert float(table['bob']['total']) == rubric.total - 2   # only relu_forward lost
     assert table['carol']['adam'] == '0' and float(table['carol']['total']) == rubric.total - 4
+    assert table['carol']['mistakes'] == 'adam-bias-correction-beta2-squared'
+    assert table['alice']['mistakes'] == '' and table['bob']['mistakes'] == ''
+    assert 'beta2**2 instead of beta2**t' in (out / 'feedback' / 'carol.txt').read_text()
+    report = (out / 'report.html').read_text()
+    assert 'adam-bias-correction-beta2-squared' in report and 'carol' in report
     assert table['dave']['total'] == '0' and table['erin']['total'] == '0'
     bob = (out / 'feedback' / 'bob.txt').read_text()
     assert 'relu_forward' in bob and 'stopped after 3 s' in bob
