@@ -534,7 +534,8 @@ def dropout_forward(x, dropout_param):
     if mode == 'train':
         #######################################################################
         # TODO: Implement training phase forward pass for inverted dropout.  #
-        # Draw the mask with rand(*x.shape) < p and store it in mask.         #
+        # Draw a mask that keeps each unit with probability p (for example   #
+        # with rand(*x.shape) < p) and store it in mask.                     #
         #######################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 

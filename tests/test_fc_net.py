@@ -135,18 +135,26 @@ def test_dropout_notebook_sequence(net_grad_check, assert_net_grads):
     """The Dropout notebook's cell: one seed(231), then for each keep ratio a
     model, its loss and its gradient checks. The dropout layers reseed the
     GLOBAL generator with 123 on every call, so the weights of the later
-    models depend on those calls: the sequence is reproduced as it is."""
+    models depend on those calls, and their losses on how the mask is drawn:
+    only the loss without dropout is the notebook's number; with dropout, the
+    loss of these small weights must stay near log(C), whatever valid mask
+    was drawn, and the gradients must pass the numerical check."""
     np.random.seed(231)
     X = np.random.randn(N, D)
     y = np.random.randint(C, size=N)
-    expected = {1: 2.300479089768492, 0.75: 2.302371489704412, 0.5: 2.30427592207859}
     for keep in KEEP_RATIOS:
         model = FullyConnectedNet([H1, H2], input_dim=D, num_classes=C, weight_scale=5e-2,
                                   dtype=np.float64, dropout_keep_ratio=keep, seed=123)
         loss, _ = model.loss(X, y)
-        assert abs(loss - expected[keep]) < 1e-12, (
-            'FullyConnectedNet(dropout_keep_ratio=%s): initial loss %r, the notebook expects %r '
-            '(difference %.1e)' % (keep, loss, expected[keep], abs(loss - expected[keep])))
+        if keep == 1:
+            assert abs(loss - 2.300479089768492) < 1e-12, (
+                'FullyConnectedNet.loss: initial loss %r, the notebook expects '
+                '2.300479089768492 (difference %.1e)' % (loss, abs(loss - 2.300479089768492)))
+        else:
+            # With the mask rand(*x.shape) < p the notebook printed 2.3024 (0.75), 2.3043 (0.5).
+            assert abs(loss - np.log(C)) < 0.02, (
+                'FullyConnectedNet.loss (dropout_keep_ratio=%s): initial loss %r, expected '
+                'log(%d) = %.4f +- 0.02 for weights this small' % (keep, loss, C, np.log(C)))
         _, checks = net_grad_check(model, X, y, h=1e-5)
         assert_net_grads('FullyConnectedNet.loss (dropout_keep_ratio=%s)' % keep, checks,
                          tol=1e-5)
@@ -176,8 +184,12 @@ def test_fc_net_gradients(normalization, keep, reg, net_grad_check, assert_net_g
     # +-1: its two inputs differ by 3.3e-3, close to sqrt(eps) = 3.2e-3, where
     # the normalization bends sharply. At h=1e-5 the centered difference of W1
     # then carries an O(h**2) truncation error of relative 1.1e-4 (the
-    # notebook's "W1 ~1.1e-4"); h=1e-6 cuts that error 100-fold.
-    h = 1e-6 if normalization == 'batchnorm' else 1e-5
+    # notebook's "W1 ~1.1e-4"). How close other features come to that bend
+    # depends on the dropout mask: at h=1e-6 some valid masks still leave a
+    # truncation error of 1.1e-5 (13 masks tried); h=1e-7 cuts it another
+    # 100-fold, to at most 2.1e-6, while the rounding error it raises
+    # (eps * |loss| / h, about 2e-8 here) stays under the noise floor.
+    h = 1e-7 if normalization == 'batchnorm' else 1e-5
     _, checks = net_grad_check(model, X, y, h=h)
 
     expected = {'W1', 'W2', 'W3', 'b1', 'b2', 'b3'}
