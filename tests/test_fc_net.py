@@ -108,6 +108,61 @@ def test_two_layer_net_gradients(two_layer_setup, reg, net_grad_check, assert_ne
 
 
 # ---------------------------------------------------------------------------
+# Both nets: scores are unbounded and not affine in X
+# ---------------------------------------------------------------------------
+
+def _random_net(net, rng):
+    np.random.seed(7)
+    if net == 'TwoLayerNet':
+        model = TwoLayerNet(input_dim=6, hidden_dim=9, num_classes=5, weight_scale=1.0)
+    else:
+        model = FullyConnectedNet([9, 8], input_dim=6, num_classes=5, weight_scale=1.0,
+                                  dtype=np.float64)
+    for k in model.params:
+        if k.startswith('b'):
+            model.params[k] = model.params[k] + rng.randn(*model.params[k].shape)
+    return model
+
+
+@pytest.mark.parametrize('net', ['TwoLayerNet', 'FullyConnectedNet'])
+def test_scores_can_be_negative(net, rng):
+    """Scores feed the softmax, which takes any real number: with random
+    weights and biases many of them are negative."""
+    model = _random_net(net, rng)
+    scores = model.loss(rng.randn(20, 6))
+    assert np.any(scores < 0), (
+        '%s.loss: every score is >= 0 (for random weights): is a ReLU applied to the output '
+        'layer? The last affine layer gives the scores directly' % net)
+
+
+@pytest.mark.parametrize('net', ['TwoLayerNet', 'FullyConnectedNet'])
+def test_scores_are_not_affine_in_the_input(net, rng):
+    """Without its hidden ReLUs a net is an affine map of X, for which
+    scores(X) + scores(-X) = 2 scores(0). The ReLUs make the net bend."""
+    model = _random_net(net, rng)
+    X = rng.randn(20, 6)
+    bend = model.loss(X) + model.loss(-X) - 2 * model.loss(np.zeros_like(X))
+    assert np.abs(bend).max() > 1e-6, (
+        '%s.loss: the scores are an affine function of X (scores(X) + scores(-X) = '
+        '2 scores(0)): is a ReLU applied after every hidden affine layer?' % net)
+
+
+def test_two_layer_net_loss_grows_with_reg(rng):
+    np.random.seed(1)
+    model = TwoLayerNet(input_dim=6, hidden_dim=5, num_classes=3, weight_scale=0.5)
+    X, y = rng.randn(4, 6), rng.randint(3, size=4)
+    losses = []
+    for reg in (0.0, 0.5, 1.0):
+        model.reg = reg
+        losses.append(model.loss(X, y)[0])
+    extra = losses[1] - losses[0]
+    assert extra > 1e-6, 'TwoLayerNet.loss: reg=0.5 adds %r to the loss, expected more' % extra
+    assert abs((losses[2] - losses[0]) - 2 * extra) < 1e-10, (
+        'TwoLayerNet.loss: the penalty must be proportional to reg: reg=0.5 adds %.12f, '
+        'reg=1.0 adds %.12f' % (extra, losses[2] - losses[0]))
+
+
+# ---------------------------------------------------------------------------
 # FullyConnectedNet: initial losses of the notebooks
 # ---------------------------------------------------------------------------
 

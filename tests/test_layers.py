@@ -301,6 +301,74 @@ def test_batchnorm_running_averages_respect_momentum():
         'batchnorm_forward: with momentum 1 the running statistics must not change'
 
 
+def test_batchnorm_running_stats_move_toward_the_batch_stats():
+    """With a momentum strictly between 0 and 1 the running statistics move
+    part of the way toward the batch's on every train-mode call, and over
+    many calls on one batch they reach its mean and (biased) variance."""
+    rng = np.random.RandomState(3)
+    x = rng.randn(16, 4) * 2 + 3
+    gamma, beta = np.ones(4), np.zeros(4)
+    bn_param = {'mode': 'train', 'momentum': 0.5}
+    batchnorm_forward(x, gamma, beta, bn_param)
+    for key, batch in (('running_mean', x.mean(axis=0)), ('running_var', x.var(axis=0))):
+        got = bn_param[key]
+        assert np.all((got > 0) & (got < batch)), (
+            'batchnorm_forward: with momentum 0.5, one train-mode call from zero running '
+            'statistics left %s at %s; expected it strictly between 0 and the batch\'s %s'
+            % (key, got, batch))
+    bn_param = {'mode': 'train'}               # the default momentum
+    for _ in range(300):
+        batchnorm_forward(x, gamma, beta, bn_param)
+    for key, batch in (('running_mean', x.mean(axis=0)), ('running_var', x.var(axis=0))):
+        assert np.allclose(bn_param[key], batch, rtol=1e-6, atol=1e-9), (
+            'batchnorm_forward: after 300 train-mode calls on one batch with the default '
+            'momentum, %s is %s, expected that batch\'s %s: are the running averages updated '
+            'on every call?' % (key, bn_param[key], batch))
+
+
+@pytest.mark.parametrize('forward, key', [(batchnorm_forward, 'bn_param'),
+                                          (layernorm_forward, 'ln_param')],
+                         ids=['batchnorm', 'layernorm'])
+def test_norm_reads_eps_from_its_param(forward, key):
+    """eps defaults to 1e-5, and the eps of the param dict is the one used:
+    a large eps must change the output; a feature (batchnorm) or a row
+    (layernorm) without variance must still normalize to finite values."""
+    rng = np.random.RandomState(4)
+    x = rng.randn(8, 5) * 0.5 + 1
+    gamma, beta = 1 + 0.1 * rng.randn(5), 0.1 * rng.randn(5)
+    fn = forward.__name__
+    default, _ = forward(x, gamma, beta, {'mode': 'train'})
+    explicit, _ = forward(x, gamma, beta, {'mode': 'train', 'eps': 1e-5})
+    assert np.allclose(default, explicit, rtol=1e-12, atol=1e-12), (
+        '%s: without %s["eps"] the output differs from the one with eps=1e-5, the default'
+        % (fn, key))
+    big, _ = forward(x, gamma, beta, {'mode': 'train', 'eps': 1.0})
+    assert not np.allclose(big, default, rtol=1e-3, atol=1e-3), (
+        '%s: %s["eps"] = 1.0 gives the output of the default eps = 1e-5: does the '
+        'normalization use the eps of %s?' % (fn, key, key))
+    flat = x.copy()
+    if forward is batchnorm_forward:
+        flat[:, 2] = 3.0                       # a feature constant over the batch
+    else:
+        flat[2, :] = 3.0                       # a data point whose features are all equal
+    out, _ = forward(flat, gamma, beta, {'mode': 'train'})
+    assert np.all(np.isfinite(out)), (
+        '%s: an input without variance gives %s; eps keeps the normalization finite'
+        % (fn, out[~np.isfinite(out)][:3]))
+
+
+def test_batchnorm_test_mode_reads_eps():
+    rng = np.random.RandomState(5)
+    x = rng.randn(6, 3)
+    gamma, beta = np.ones(3), np.zeros(3)
+    stats = {'running_mean': 0.1 * rng.randn(3), 'running_var': 0.2 + rng.rand(3)}
+    outs = [batchnorm_forward(x, gamma, beta, dict(stats, mode='test', eps=eps))[0]
+            for eps in (1e-5, 1.0)]
+    assert not np.allclose(outs[0], outs[1], rtol=1e-3, atol=1e-3), (
+        'batchnorm_forward: in test mode bn_param["eps"] = 1.0 gives the output of eps = '
+        '1e-5: does the test-time normalization use the eps of bn_param?')
+
+
 def _norm_backward_setup():
     np.random.seed(231)
     N, D = 4, 5
