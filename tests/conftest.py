@@ -73,6 +73,20 @@ def warning_message(exc):
     return '%s %s (numpy: %s, at %s)' % (short, hint, text, where)
 
 
+# The tests of the layers run first, then those of what is built on them, so
+# that the first failure names the function at fault rather than a net that
+# calls it.
+MODULE_ORDER = ['test_layers', 'test_layer_utils', 'test_optim', 'test_gradient_check',
+                'test_fc_net', 'test_solver']
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        name = item.module.__name__.rsplit('.', 1)[-1] if getattr(item, 'module', None) else ''
+        return MODULE_ORDER.index(name) if name in MODULE_ORDER else len(MODULE_ORDER)
+    items.sort(key=rank)          # stable: the order within a module is kept
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     """A RuntimeWarning (an error in this self-check) raised inside the
