@@ -227,9 +227,9 @@ def check_scale_shift(fn, name, a, x):
     broadcasts over x without changing its shape.
 
     The second case is a student's own layer called from the student's own
-    code, e.g. layernorm through batchnorm_forward(x.T, gamma.reshape(-1, 1),
-    ...): gamma of shape (D, 1) scales the rows of the transposed problem,
-    which is what the official starter computes too.
+    code, e.g. a layer norm that reuses the batch norm code on the transposed
+    problem with gamma of shape (D, 1), which scales its rows: the official
+    starter computes that too.
     """
     check_array(fn, name, a)
     D = x.shape[1]
