@@ -215,6 +215,22 @@ def test_dropout_notebook_sequence(net_grad_check, assert_net_grads):
                          tol=1e-5)
 
 
+def test_dropout_net_applies_dropout(rng):
+    """With dropout the training loss depends on the mask, so on the seed of
+    dropout_param; test mode does not drop units."""
+    X, y = rng.randn(6, 5), rng.randint(3, size=6)
+    losses = []
+    for seed in (1, 2):
+        np.random.seed(0)
+        model = FullyConnectedNet([8, 7], input_dim=5, num_classes=3, weight_scale=0.5,
+                                  dtype=np.float64, dropout_keep_ratio=0.5, seed=seed)
+        losses.append(model.loss(X, y)[0])
+    assert losses[0] != losses[1], (
+        'FullyConnectedNet.loss (dropout_keep_ratio=0.5): two dropout seeds give the same '
+        'training loss %r: is self.dropout_param passed to a dropout layer after every hidden '
+        'ReLU?' % losses[0])
+
+
 # ---------------------------------------------------------------------------
 # FullyConnectedNet: gradient checks of every combination
 # ---------------------------------------------------------------------------
