@@ -178,12 +178,28 @@ def check_dtype(fn, name, dtype):
     return dt
 
 
+def same_up_to_ones(shape, want):
+    """Whether two shapes differ only by axes of size 1: (1, D), (D, 1) and (D,)."""
+    return [s for s in shape if s != 1] == [s for s in want if s != 1]
+
+
+def broadcasts_over(shape, target):
+    """Whether an array of `shape` broadcasts against one of shape `target`
+    without changing it: (D,), (1, D) or (N, 1) over (N, D)."""
+    try:
+        return np.broadcast_shapes(tuple(shape), tuple(target)) == tuple(target)
+    except ValueError:
+        return False
+
+
 def check_output(fn, name, value, shape, dtype):
     """Check a result that a function computed, and give it the dtype of the inputs.
 
     The arithmetic may widen float32 to float64 (np.ones((N, D)) or
     np.random.rand(N, D) are float64); casting here keeps a float32 model in
-    float32 from one layer to the next.
+    float32 from one layer to the next. A result whose shape differs from
+    `shape` only by axes of size 1 (a mean taken with keepdims=True, of shape
+    (1, D) for (D,)) holds the right values: it is reshaped to `shape`.
 
     Inputs:
     - fn, name: The function and the result, for the message
@@ -192,14 +208,59 @@ def check_output(fn, name, value, shape, dtype):
     - dtype: The dtype to give it
 
     Returns:
-    - value with dtype `dtype` (value itself if it has it already)
+    - value with shape `shape` and dtype `dtype` (value itself if it has them already)
     """
+    shape = tuple(shape)
     if value is None:
         raise TypeError('%s: %s is None; the code of %s must compute it' % (fn, name, fn))
-    if not isinstance(value, np.ndarray) or value.shape != tuple(shape):
+    if not isinstance(value, np.ndarray) or not same_up_to_ones(value.shape, shape):
         raise ValueError('%s: %s is %s, expected an array of shape %s'
-                         % (fn, name, describe(value), tuple(shape)))
+                         % (fn, name, describe(value), shape))
+    if value.shape != shape:
+        value = value.reshape(shape)
     return value.astype(dtype, copy=False)
+
+
+def check_scale_shift(fn, name, a, x):
+    """Raise unless `a` (gamma or beta of a normalization layer) is a float
+    array of shape (D,) for x of shape (N, D), or of any shape that
+    broadcasts over x without changing its shape.
+
+    The second case is a student's own layer called from the student's own
+    code, e.g. a layer norm that reuses the batch norm code on the transposed
+    problem with gamma of shape (D, 1), which scales its rows: the official
+    starter computes that too.
+    """
+    check_array(fn, name, a)
+    D = x.shape[1]
+    if not (same_up_to_ones(a.shape, (D,)) or broadcasts_over(a.shape, x.shape)):
+        raise ValueError('%s: %s has shape %s, expected (%d,) (one per feature of x, of shape '
+                         '%s)' % (fn, name, a.shape, D, x.shape))
+
+
+def check_param_grad(fn, name, value, size, param_shape, dout, dtype):
+    """Check the gradient of a normalization layer's gamma or beta.
+
+    Inputs:
+    - fn, name: The function and the gradient, for the message
+    - value: The gradient
+    - size: D, the number of features
+    - param_shape: The shape of the parameter the forward pass got, or None
+      if unknown (a cache that the student's code built)
+    - dout: The upstream derivative, of shape (N, D)
+    - dtype: The dtype to give it
+
+    Returns:
+    - value with shape (D,) if it has D values in one axis; else (a
+      gradient shaped like a parameter that broadcast over the transposed
+      problem) value as it is, if it has that parameter's shape
+    """
+    if isinstance(value, np.ndarray) and not same_up_to_ones(value.shape, (size,)):
+        fits = (same_up_to_ones(value.shape, param_shape) if param_shape is not None
+                else broadcasts_over(value.shape, dout.shape))
+        if fits:
+            return value.astype(dtype, copy=False)
+    return check_output(fn, name, value, (size,), dtype)
 
 
 class TaggedCache:
@@ -208,17 +269,32 @@ class TaggedCache:
     batchnorm_forward and layernorm_forward wrap the cache that their code
     builds, in any format, and their backward passes unwrap it before that
     code sees it again. So the backward pass can check dout against the
-    forward pass's output without knowing the cache's format.
+    forward pass's output, and dgamma and dbeta against the shapes of gamma
+    and beta, without knowing the cache's format.
     """
-    __slots__ = ('cache', 'shape', 'dtype')
+    __slots__ = ('cache', 'shape', 'dtype', 'param_shapes')
 
-    def __init__(self, cache, shape, dtype):
+    def __init__(self, cache, shape, dtype, param_shapes=None):
         self.cache, self.shape, self.dtype = cache, shape, dtype
+        self.param_shapes = param_shapes or {}
+
+    # A student's layernorm may read the cache of the batchnorm_forward it
+    # called, as in the official starter: cache[1], cache['x_hat'], unpacking.
+    def __getitem__(self, key):
+        return self.cache[key]
+
+    def __iter__(self):
+        return iter(self.cache)
+
+    def __len__(self):
+        return len(self.cache)
 
 
-def tag_cache(cache, out):
-    """The cache of a forward pass, tagged with the shape and dtype of its output."""
-    return TaggedCache(cache, out.shape, out.dtype)
+def tag_cache(cache, out, **params):
+    """The cache of a forward pass, tagged with the shape and dtype of its
+    output and with the shapes of the parameters in `params` (gamma=gamma, ...)."""
+    return TaggedCache(cache, out.shape, out.dtype,
+                       {k: np.shape(v) for k, v in params.items()})
 
 
 def untag_cache(fn, dout, cache):
@@ -231,17 +307,19 @@ def untag_cache(fn, dout, cache):
     Returns a tuple of:
     - cache: The cache inside the tag
     - dtype: The dtype the gradients get
+    - param_shapes: {parameter name: shape} the forward pass got ({} if not tagged)
     """
+    param_shapes = {}
     if isinstance(cache, TaggedCache):
         check_array(fn, 'dout', dout, shape=cache.shape)
-        cache, dtype = cache.cache, cache.dtype
+        cache, dtype, param_shapes = cache.cache, cache.dtype, cache.param_shapes
     else:
         check_array(fn, 'dout', dout, ndim=2)
         dtype = dout.dtype
     if cache is None:
         raise ValueError('%s: the cache is None; the backward pass needs the cache of a '
                          'forward pass in "train" mode' % fn)
-    return cache, dtype
+    return cache, dtype, param_shapes
 
 
 def check_grads(fn, grads, params):

@@ -12,7 +12,8 @@ and gives the results the dtype of the inputs: float32 in, float32 out.
 import numpy as np
 
 from ._checks import (check_array, check_dict, check_examples, check_labels, check_mode,
-                      check_output, check_real, check_rows, tag_cache, untag_cache)
+                      check_output, check_param_grad, check_real, check_rows,
+                      check_scale_shift, tag_cache, untag_cache)
 
 
 def affine_forward(x, w, b):
@@ -237,15 +238,17 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
     Input:
     - x: Data of shape (N, D)
-    - gamma: Scale parameter of shape (D,)
-    - beta: Shift parameter of shape (D,)
+    - gamma: Scale parameter of shape (D,); your own code may also pass one
+      that broadcasts over x, such as (N, 1) for the transposed problem
+    - beta: Shift parameter, shaped like gamma
     - bn_param: Dictionary with the following keys:
       - mode: 'train' or 'test'; required
       - eps: Constant for numeric stability, default 1e-5
       - momentum: Constant for the running averages, default 0.9
       - running_mean: Array of shape (D,), running mean of features
       - running_var: Array of shape (D,), running variance of features
-      The running statistics are written back into bn_param.
+      The running statistics are written back into bn_param, of shape (D,)
+      (statistics that your code keeps as (1, D) are reshaped).
 
     Returns a tuple of:
     - out: of shape (N, D)
@@ -257,14 +260,17 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     check_mode(fn, 'bn_param["mode"]', mode)
     check_array(fn, 'x', x, ndim=2)
     N, D = x.shape
-    check_array(fn, 'gamma', gamma, shape=(D,))
-    check_array(fn, 'beta', beta, shape=(D,))
+    check_scale_shift(fn, 'gamma', gamma, x)
+    check_scale_shift(fn, 'beta', beta, x)
     eps = check_real(fn, 'bn_param["eps"]', bn_param.get('eps', 1e-5), '(0, inf)')
     momentum = check_real(fn, 'bn_param["momentum"]', bn_param.get('momentum', 0.9), '[0, 1]')
     running_mean = bn_param.get('running_mean', np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get('running_var', np.zeros(D, dtype=x.dtype))
-    check_array(fn, 'bn_param["running_mean"]', running_mean, shape=(D,))
-    check_array(fn, 'bn_param["running_var"]', running_var, shape=(D,))
+    for key, stat in (('running_mean', running_mean), ('running_var', running_var)):
+        check_array(fn, 'bn_param["%s"]' % key, stat)
+        if stat.shape not in ((D,), (1, D)):   # (1, D), kept by the student's code, is fine
+            raise ValueError('%s: bn_param["%s"] has shape %s, expected (%d,)'
+                             % (fn, key, stat.shape, D))
     if mode == 'train':
         check_rows(fn, 'x', x, 'train mode normalizes with the statistics of the batch')
 
@@ -306,10 +312,10 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         #######################################################################
 
     out = check_output(fn, 'out', out, x.shape, x.dtype)
-    # Store the updated running means back into bn_param
+    # Store the updated running means back into bn_param, shaped (D,)
     bn_param['running_mean'] = check_output(fn, 'running_mean', running_mean, (D,), x.dtype)
     bn_param['running_var'] = check_output(fn, 'running_var', running_var, (D,), x.dtype)
-    return out, tag_cache(cache, out)
+    return out, tag_cache(cache, out, gamma=gamma, beta=beta)
 
 
 def batchnorm_backward(dout, cache):
@@ -322,10 +328,11 @@ def batchnorm_backward(dout, cache):
     Returns a tuple of:
     - dx: Gradient with respect to inputs x, of shape (N, D)
     - dgamma: Gradient with respect to scale parameter gamma, of shape (D,)
-    - dbeta: Gradient with respect to shift parameter beta, of shape (D,)
+      (or of gamma's shape, if the forward pass got a gamma that broadcast)
+    - dbeta: Gradient with respect to shift parameter beta, likewise
     """
     fn = 'batchnorm_backward'
-    cache, dtype = untag_cache(fn, dout, cache)
+    cache, dtype, param_shapes = untag_cache(fn, dout, cache)
     dx, dgamma, dbeta = None, None, None
     ###########################################################################
     # TODO: Implement the backward pass for batch normalization by walking    #
@@ -358,8 +365,8 @@ def batchnorm_backward(dout, cache):
     ###########################################################################
     N, D = dout.shape
     dx = check_output(fn, 'dx', dx, (N, D), dtype)
-    dgamma = check_output(fn, 'dgamma', dgamma, (D,), dtype)
-    dbeta = check_output(fn, 'dbeta', dbeta, (D,), dtype)
+    dgamma = check_param_grad(fn, 'dgamma', dgamma, D, param_shapes.get('gamma'), dout, dtype)
+    dbeta = check_param_grad(fn, 'dbeta', dbeta, D, param_shapes.get('beta'), dout, dtype)
     return dx, dgamma, dbeta
 
 
@@ -371,7 +378,7 @@ def batchnorm_backward_alt(dout, cache):
     Inputs / outputs: Same as batchnorm_backward
     """
     fn = 'batchnorm_backward_alt'
-    cache, dtype = untag_cache(fn, dout, cache)
+    cache, dtype, param_shapes = untag_cache(fn, dout, cache)
     dx, dgamma, dbeta = None, None, None
     ###########################################################################
     # TODO: Implement the backward pass for batch normalization. Simplify     #
@@ -392,8 +399,8 @@ def batchnorm_backward_alt(dout, cache):
     ###########################################################################
     N, D = dout.shape
     dx = check_output(fn, 'dx', dx, (N, D), dtype)
-    dgamma = check_output(fn, 'dgamma', dgamma, (D,), dtype)
-    dbeta = check_output(fn, 'dbeta', dbeta, (D,), dtype)
+    dgamma = check_param_grad(fn, 'dgamma', dgamma, D, param_shapes.get('gamma'), dout, dtype)
+    dbeta = check_param_grad(fn, 'dbeta', dbeta, D, param_shapes.get('beta'), dout, dtype)
     return dx, dgamma, dbeta
 
 
@@ -420,8 +427,8 @@ def layernorm_forward(x, gamma, beta, ln_param):
     check_dict(fn, 'ln_param', ln_param)
     check_array(fn, 'x', x, ndim=2)
     N, D = x.shape
-    check_array(fn, 'gamma', gamma, shape=(D,))
-    check_array(fn, 'beta', beta, shape=(D,))
+    check_scale_shift(fn, 'gamma', gamma, x)
+    check_scale_shift(fn, 'beta', beta, x)
     if D == 0:
         raise ValueError('%s: x has shape %s: no features to normalize over' % (fn, x.shape))
     eps = check_real(fn, 'ln_param["eps"]', ln_param.get('eps', 1e-5), '(0, inf)')
@@ -446,7 +453,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
     #                             END OF YOUR CODE                            #
     ###########################################################################
     out = check_output(fn, 'out', out, x.shape, x.dtype)
-    return out, tag_cache(cache, out)
+    return out, tag_cache(cache, out, gamma=gamma, beta=beta)
 
 
 def layernorm_backward(dout, cache):
@@ -462,7 +469,7 @@ def layernorm_backward(dout, cache):
     - dbeta: Gradient with respect to shift parameter beta, of shape (D,)
     """
     fn = 'layernorm_backward'
-    cache, dtype = untag_cache(fn, dout, cache)
+    cache, dtype, param_shapes = untag_cache(fn, dout, cache)
     dx, dgamma, dbeta = None, None, None
     ###########################################################################
     # TODO: Implement the backward pass for layer norm.                       #
@@ -482,8 +489,8 @@ def layernorm_backward(dout, cache):
     ###########################################################################
     N, D = dout.shape
     dx = check_output(fn, 'dx', dx, (N, D), dtype)
-    dgamma = check_output(fn, 'dgamma', dgamma, (D,), dtype)
-    dbeta = check_output(fn, 'dbeta', dbeta, (D,), dtype)
+    dgamma = check_param_grad(fn, 'dgamma', dgamma, D, param_shapes.get('gamma'), dout, dtype)
+    dbeta = check_param_grad(fn, 'dbeta', dbeta, D, param_shapes.get('beta'), dout, dtype)
     return dx, dgamma, dbeta
 
 
@@ -527,7 +534,8 @@ def dropout_forward(x, dropout_param):
     if mode == 'train':
         #######################################################################
         # TODO: Implement training phase forward pass for inverted dropout.  #
-        # Draw the mask with rand(*x.shape) < p and store it in mask.         #
+        # Draw a mask that keeps each unit with probability p (for example   #
+        # with rand(*x.shape) < p) and store it in mask.                     #
         #######################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 

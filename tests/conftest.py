@@ -14,12 +14,89 @@ the gradient, gives the size of the error and the entry where it peaks, e.g.
 `net_grad_check` computes the numerical gradient of every parameter of a
 model, and `assert_net_grads` checks them all the same way.
 """
+import os
+
 import numpy as np
 import pytest
 
 from cs231n.gradient_check import eval_numerical_gradient
 
 EPS64 = np.finfo(np.float64).eps
+PACKAGE = os.path.dirname(os.path.abspath(__import__('cs231n').__file__))
+
+# What a numerical warning inside a function usually means, by function and
+# kind of warning (the words numpy uses: overflow, divide, invalid).
+WARNING_HINTS = {
+    ('softmax_loss', 'overflow'): 'overflowed at large scores: shift each row of scores by its '
+                                  'maximum before exp',
+    ('softmax_loss', 'divide'): 'took the log of a probability that underflowed to 0: take the '
+                                'loss from log-probabilities',
+    ('softmax_loss', 'invalid'): 'produced nan (inf - inf or 0 * inf): shift each row of scores '
+                                 'by its maximum before exp',
+    ('batchnorm_forward', ''): 'divided by a zero variance: does the normalization use '
+                               'bn_param["eps"]?',
+    ('layernorm_forward', ''): 'divided by a zero variance: does the normalization use '
+                               'ln_param["eps"]?',
+}
+
+
+def _function_at_fault(tb):
+    """(qualified name, file:line) of the innermost frame of the traceback
+    that runs code of the cs231n package, or (None, None)."""
+    found = (None, None)
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if os.path.abspath(code.co_filename).startswith(PACKAGE + os.sep):
+            name = getattr(code, 'co_qualname', code.co_name)
+            where = '%s:%d' % (os.path.relpath(code.co_filename, os.path.dirname(PACKAGE)),
+                               tb.tb_lineno)
+            found = (name, where)
+        tb = tb.tb_next
+    return found
+
+
+def warning_message(exc):
+    """The failure message of a numerical warning (raised as an error) inside
+    the package: it names the function first, e.g. "softmax_loss overflowed
+    at large scores: shift each row ...", or None outside the package."""
+    fn, where = _function_at_fault(exc.__traceback__)
+    if fn is None:
+        return None
+    short = fn.rsplit('.', 1)[-1] if fn.split('.')[0] not in ('TwoLayerNet',
+                                                             'FullyConnectedNet') else fn
+    text = str(exc)
+    kind = next((k for k in ('overflow', 'divide', 'invalid') if k in text), '')
+    hint = WARNING_HINTS.get((short, kind)) or WARNING_HINTS.get((short, ''))
+    if hint is None:
+        hint = 'a numerical warning inside %s: look for a value that grows without bound, a ' \
+               'division by zero or the log of 0' % short
+    return '%s %s (numpy: %s, at %s)' % (short, hint, text, where)
+
+
+# The tests of the layers run first, then those of what is built on them, so
+# that the first failure names the function at fault rather than a net that
+# calls it.
+MODULE_ORDER = ['test_layers', 'test_layer_utils', 'test_optim', 'test_gradient_check',
+                'test_fc_net', 'test_solver']
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        name = item.module.__name__.rsplit('.', 1)[-1] if getattr(item, 'module', None) else ''
+        return MODULE_ORDER.index(name) if name in MODULE_ORDER else len(MODULE_ORDER)
+    items.sort(key=rank)          # stable: the order within a module is kept
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """A RuntimeWarning (an error in this self-check) raised inside the
+    student's code fails the test with a message that names that function."""
+    outcome = yield
+    excinfo = outcome.excinfo
+    if excinfo is not None and issubclass(excinfo[0], RuntimeWarning):
+        message = warning_message(excinfo[1])
+        if message is not None:
+            outcome.force_exception(AssertionError(message))
 
 
 @pytest.fixture(autouse=True)

@@ -301,6 +301,74 @@ def test_batchnorm_running_averages_respect_momentum():
         'batchnorm_forward: with momentum 1 the running statistics must not change'
 
 
+def test_batchnorm_running_stats_move_toward_the_batch_stats():
+    """With a momentum strictly between 0 and 1 the running statistics move
+    part of the way toward the batch's on every train-mode call, and over
+    many calls on one batch they reach its mean and (biased) variance."""
+    rng = np.random.RandomState(3)
+    x = rng.randn(16, 4) * 2 + 3
+    gamma, beta = np.ones(4), np.zeros(4)
+    bn_param = {'mode': 'train', 'momentum': 0.5}
+    batchnorm_forward(x, gamma, beta, bn_param)
+    for key, batch in (('running_mean', x.mean(axis=0)), ('running_var', x.var(axis=0))):
+        got = bn_param[key]
+        assert np.all((got > 0) & (got < batch)), (
+            'batchnorm_forward: with momentum 0.5, one train-mode call from zero running '
+            'statistics left %s at %s; expected it strictly between 0 and the batch\'s %s'
+            % (key, got, batch))
+    bn_param = {'mode': 'train'}               # the default momentum
+    for _ in range(300):
+        batchnorm_forward(x, gamma, beta, bn_param)
+    for key, batch in (('running_mean', x.mean(axis=0)), ('running_var', x.var(axis=0))):
+        assert np.allclose(bn_param[key], batch, rtol=1e-6, atol=1e-9), (
+            'batchnorm_forward: after 300 train-mode calls on one batch with the default '
+            'momentum, %s is %s, expected that batch\'s %s: are the running averages updated '
+            'on every call?' % (key, bn_param[key], batch))
+
+
+@pytest.mark.parametrize('forward, key', [(batchnorm_forward, 'bn_param'),
+                                          (layernorm_forward, 'ln_param')],
+                         ids=['batchnorm', 'layernorm'])
+def test_norm_reads_eps_from_its_param(forward, key):
+    """eps defaults to 1e-5, and the eps of the param dict is the one used:
+    a large eps must change the output; a feature (batchnorm) or a row
+    (layernorm) without variance must still normalize to finite values."""
+    rng = np.random.RandomState(4)
+    x = rng.randn(8, 5) * 0.5 + 1
+    gamma, beta = 1 + 0.1 * rng.randn(5), 0.1 * rng.randn(5)
+    fn = forward.__name__
+    default, _ = forward(x, gamma, beta, {'mode': 'train'})
+    explicit, _ = forward(x, gamma, beta, {'mode': 'train', 'eps': 1e-5})
+    assert np.allclose(default, explicit, rtol=1e-12, atol=1e-12), (
+        '%s: without %s["eps"] the output differs from the one with eps=1e-5, the default'
+        % (fn, key))
+    big, _ = forward(x, gamma, beta, {'mode': 'train', 'eps': 1.0})
+    assert not np.allclose(big, default, rtol=1e-3, atol=1e-3), (
+        '%s: %s["eps"] = 1.0 gives the output of the default eps = 1e-5: does the '
+        'normalization use the eps of %s?' % (fn, key, key))
+    flat = x.copy()
+    if forward is batchnorm_forward:
+        flat[:, 2] = 3.0                       # a feature constant over the batch
+    else:
+        flat[2, :] = 3.0                       # a data point whose features are all equal
+    out, _ = forward(flat, gamma, beta, {'mode': 'train'})
+    assert np.all(np.isfinite(out)), (
+        '%s: an input without variance gives %s; eps keeps the normalization finite'
+        % (fn, out[~np.isfinite(out)][:3]))
+
+
+def test_batchnorm_test_mode_reads_eps():
+    rng = np.random.RandomState(5)
+    x = rng.randn(6, 3)
+    gamma, beta = np.ones(3), np.zeros(3)
+    stats = {'running_mean': 0.1 * rng.randn(3), 'running_var': 0.2 + rng.rand(3)}
+    outs = [batchnorm_forward(x, gamma, beta, dict(stats, mode='test', eps=eps))[0]
+            for eps in (1e-5, 1.0)]
+    assert not np.allclose(outs[0], outs[1], rtol=1e-3, atol=1e-3), (
+        'batchnorm_forward: in test mode bn_param["eps"] = 1.0 gives the output of eps = '
+        '1e-5: does the test-time normalization use the eps of bn_param?')
+
+
 def _norm_backward_setup():
     np.random.seed(231)
     N, D = 4, 5
@@ -416,28 +484,68 @@ def test_layernorm_ignores_the_mode():
 # dropout
 # ---------------------------------------------------------------------------
 
-def test_dropout_forward_matches_notebook():
+def _assert_valid_dropout(what, x, out, p):
+    """Assert that `out` is inverted dropout of `x` with keep probability p,
+    for whatever valid mask was drawn: each unit is either dropped (0) or
+    kept and scaled by exactly 1/p, and about a fraction p is kept (within
+    six standard deviations of the binomial count). Returns the kept units."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.asarray(out, dtype=np.float64)
+    assert out.shape == x.shape, '%s: out has shape %s, expected %s' % (what, out.shape, x.shape)
+    kept = out != 0
+    frac = kept.mean()
+    tol = 6 * np.sqrt(p * (1 - p) / x.size) + 1.0 / x.size
+    assert abs(frac - p) <= tol, (
+        '%s p=%s keeps %.4f of the units (%.4f are zero), expected %s +- %.4f: p is the '
+        'probability of KEEPING a unit' % (what, p, frac, 1 - frac, p, tol))
+    if kept.any():
+        scale = out[kept] / x[kept]
+        assert np.allclose(scale, 1 / p, rtol=1e-6, atol=0), (
+            '%s p=%s: kept units are scaled by %.6g to %.6g, expected 1/p = %.6g (inverted '
+            'dropout scales the kept units at train time)'
+            % (what, p, scale.min(), scale.max(), 1 / p))
+    return kept
+
+
+def test_dropout_forward_notebook_setup():
+    """The notebook's cell (x = randn(500, 500) + 10; p = 0.25, 0.4, 0.7),
+    judged by the properties of the mask, not by one draw: any valid way of
+    drawing it passes."""
     np.random.seed(231)
     x = np.random.randn(500, 500) + 10
     assert abs(x.mean() - 10.000207878477502) < 1e-12
-    # keep probability p -> (train-time mean, fraction of zeros). These need
-    # the mask drawn with np.random.rand(*x.shape) < p, as the TODO says. For
-    # p=0.7 the notebook printed ...426 and a recomputation gives ...428.
-    expected = {0.25: (10.014059116977283, 0.749784),
-                0.4: (9.977917658761159, 0.600796),
-                0.7: (9.987811912159426, 0.30074)}
-    for p, (mean, zeros) in expected.items():
+    for p in (0.25, 0.4, 0.7):
         out, _ = dropout_forward(x, {'mode': 'train', 'p': p})
         out_test, _ = dropout_forward(x, {'mode': 'test', 'p': p})
-        assert (out == 0).mean() == zeros, (
-            'dropout_forward p=%s: %.6f of the outputs are zero, expected %s (p is the '
-            'probability of KEEPING a unit)' % (p, (out == 0).mean(), zeros))
-        assert abs(out.mean() - mean) < 1e-12, (
-            'dropout_forward p=%s: train-time mean %.15f, the notebook expects %.15f '
-            '(difference %.1e; inverted dropout scales the kept units)'
-            % (p, out.mean(), mean, abs(out.mean() - mean)))
+        _assert_valid_dropout('dropout_forward', x, out, p)
+        # The train-time mean is the input mean up to the noise of the mask:
+        # its standard deviation is about mean * sqrt((1 - p) / (p * n)).
+        tol = 6 * x.mean() * np.sqrt((1 - p) / (p * x.size))
+        assert abs(out.mean() - x.mean()) < tol, (
+            'dropout_forward p=%s: train-time mean %.6f, expected %.6f +- %.4f (inverted dropout '
+            'keeps the expected output)' % (p, out.mean(), x.mean(), tol))
         assert np.array_equal(out_test, x), (
             'dropout_forward: test mode must return the input unchanged')
+
+
+def test_dropout_backward_uses_the_forward_mask(rng):
+    """The gradient flows through exactly the kept units, scaled by 1/p,
+    i.e. through the mask of the forward pass; test mode passes it through."""
+    x = rng.rand(40, 30) + 0.5
+    dout = rng.randn(40, 30)
+    for p in (0.3, 0.8):
+        out, cache = dropout_forward(x, {'mode': 'train', 'p': p})
+        kept = _assert_valid_dropout('dropout_forward', x, out, p)
+        dx = dropout_backward(dout, cache)
+        assert dx.shape == dout.shape, 'dropout_backward: dx has shape %s, expected %s' % (
+            dx.shape, dout.shape)
+        assert np.all(dx[~kept] == 0), (
+            'dropout_backward p=%s: a gradient flows into %d dropped units: use the mask of '
+            'the forward pass' % (p, int(np.sum(dx[~kept] != 0))))
+        assert np.allclose(dx[kept], dout[kept] / p, rtol=1e-12, atol=0), (
+            'dropout_backward p=%s: the kept units get the upstream gradient scaled by %s, '
+            'expected 1/p = %s (the mask of the forward pass)'
+            % (p, np.unique(np.round(dx[kept] / dout[kept], 6))[:4], 1 / p))
 
 
 def test_dropout_keeps_about_p_and_preserves_the_mean():

@@ -10,8 +10,9 @@ the public self-check and the notebooks there.
 
 staff/alt_solution/ holds a second, independently written solution of every
 region, deliberately unlike the model answers (in-place updates, dict
-caches, the graph batchnorm backward with np.ones, the official dropout
-mask, a layer norm of its own, no optional sandwich helper, ...). The
+caches, the graph batchnorm backward with np.ones, a binomial dropout
+mask, layer norm through its own batchnorm on x.T with (D, 1) gamma and
+beta, the 2019 official losses, no optional sandwich helper, ...). The
 starter's self-check must accept it: a test that only the model answers
 pass tests one way of writing the code, not the code's correctness.
 

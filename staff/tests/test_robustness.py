@@ -6,6 +6,7 @@ neither, does not pass). Faults (interrupts, SIGTERM, broken checkpoints)
 must leave an exact, documented state.
 """
 import os
+import re
 import pickle
 import signal
 
@@ -129,12 +130,28 @@ def test_layernorm_refuses_zero_features():
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize('key', ['running_mean', 'running_var'])
-@pytest.mark.parametrize('shape', [(3,), (1, 4), (5,)])
+@pytest.mark.parametrize('shape', [(3,), (2, 4), (5,), (4, 1), (4, 4)])
 def test_running_stats_of_the_wrong_shape(key, shape, rng):
     for mode in ('train', 'test'):
         bn_param = {'mode': mode, key: np.zeros(shape)}
         with pytest.raises(ValueError, match=r'batchnorm_forward: bn_param\["%s"\] has shape' % key):
             batchnorm_forward(rng.randn(6, 4), np.ones(4), np.zeros(4), bn_param)
+
+
+@pytest.mark.parametrize('key', ['running_mean', 'running_var'])
+@pytest.mark.parametrize('shape', [(1, 4)])
+def test_running_stats_kept_as_a_row(key, shape, rng):
+    """Running statistics of shape (1, D), as a student's own code may keep
+    them, hold D values: they work, and come back as (D,)."""
+    x = rng.randn(6, 4) + 3
+    for mode in ('train', 'test'):
+        bn_param = {'mode': mode, key: np.ones(shape)}
+        reference = {'mode': mode, key: np.ones(4)}
+        out, _ = batchnorm_forward(x, np.ones(4), np.zeros(4), bn_param)
+        want, _ = batchnorm_forward(x, np.ones(4), np.zeros(4), reference)
+        assert np.allclose(out, want, rtol=1e-12, atol=1e-12)
+        assert bn_param[key].shape == (4,)
+        assert np.allclose(bn_param[key], reference[key], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize('key,value', [('eps', 0), ('eps', -1e-5), ('eps', 'small'),
@@ -435,3 +452,60 @@ def test_dropout_alone_still_works():
     net = FullyConnectedNet([4], input_dim=6, num_classes=3, dropout=0.5)
     assert net.use_dropout and net.dropout_param['p'] == 0.5
     assert not FullyConnectedNet([4], input_dim=6, num_classes=3).use_dropout
+
+
+# ---------------------------------------------------------------------------
+# Given code around a student's own layers: the transposed batchnorm of layernorm
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize('forward', [batchnorm_forward, layernorm_forward])
+@pytest.mark.parametrize('name', ['gamma', 'beta'])
+@pytest.mark.parametrize('shape', [(3,), (5,), (2, 4), (6, 2)])
+def test_scale_and_shift_of_the_wrong_shape(forward, name, shape, rng):
+    args = {'gamma': np.ones(4), 'beta': np.zeros(4)}
+    args[name] = np.ones(shape)
+    with pytest.raises(ValueError, match=r'%s: %s has shape %s, expected \(4,\)'
+                       % (forward.__name__, name, re.escape(str(shape)))):
+        forward(rng.randn(6, 4), args['gamma'], args['beta'], {'mode': 'train'})
+
+
+@pytest.mark.parametrize('N, D', [(6, 4), (4, 4), (1, 5), (7, 1)])
+@pytest.mark.parametrize('backward', [batchnorm_backward, batchnorm_backward_alt])
+def test_batchnorm_on_the_transposed_problem_is_layernorm(N, D, backward, rng):
+    """The TODO's hint for layernorm: batchnorm of x.T, with gamma and beta
+    reshaped to (D, 1) so that they scale and shift the rows of x.T (the
+    features of x). The given checks accept it, as the official starter
+    does, and the results are those of layernorm."""
+    x = rng.randn(N, D) * 3 + 1
+    gamma, beta, dout = rng.randn(D), rng.randn(D), rng.randn(N, D)
+    x_t = x.T
+    out_t, cache = batchnorm_forward(x_t, gamma.reshape(D, 1), beta.reshape(D, 1),
+                                     {'mode': 'train'})
+    want, ln_cache = layernorm_forward(x, gamma, beta, {})
+    assert out_t.shape == (D, N)
+    assert np.allclose(out_t.T, want, rtol=1e-10, atol=1e-10)
+    dout_t = dout.T
+    dx_t, dgamma, dbeta = backward(dout_t, cache)
+    dx, ln_dgamma, ln_dbeta = layernorm_backward(dout, ln_cache)
+    assert np.allclose(dx_t.T, dx, rtol=1e-8, atol=1e-10)
+    # The model answer sums over the batch axis of the transposed problem:
+    # (N,), the documented shape of its dgamma, which a layernorm built on it
+    # replaces by its own sum over the rows.
+    assert dgamma.shape == (N,) and dbeta.shape == (N,)
+
+
+def test_gradients_shaped_like_a_broadcast_gamma_pass(rng):
+    """A student's batchnorm code that sums dgamma over the axis its gamma
+    broadcast along gives it gamma's shape (D, 1): accepted as it is; one
+    that keeps dims of a (D,) gamma gives (1, D): reshaped to (D,)."""
+    from cs231n._checks import check_param_grad
+    dout = rng.randn(5, 3)
+    col = rng.randn(5, 1)
+    assert check_param_grad('f', 'dgamma', col, 3, (5, 1), dout, np.float64) is col
+    row = rng.randn(1, 3)
+    assert check_param_grad('f', 'dgamma', row, 3, (3,), dout, np.float64).shape == (3,)
+    with pytest.raises(ValueError, match=r'f: dgamma is an array of shape \(5, 1\) and dtype '
+                                         r'float64, expected an array of shape \(3,\)'):
+        check_param_grad('f', 'dgamma', col, 3, (3,), dout, np.float64)
+    with pytest.raises(ValueError, match=r'f: dgamma is an array of shape \(4,\)'):
+        check_param_grad('f', 'dgamma', rng.randn(4), 3, None, dout, np.float64)

@@ -1,8 +1,10 @@
 # Alternative solution of cs231n/layers.py: one section per solution region,
 # keyed "# @@ <function>" or "# @@ <function> part <k>" (see ../README.md).
 # Written the textbook way, deliberately unlike the model answers: dict caches,
-# the graph backward with np.ones, the official dropout mask, a layer norm
-# of its own.
+# the graph backward with np.ones, running averages updated in place, a
+# binomial dropout mask, layer norm through this batchnorm on the transposed
+# problem with gamma and beta reshaped to (D, 1), and the softmax and SVM
+# losses that the official starter gave in 2019/2020.
 
 # @@ affine_forward
 N = x.shape[0]
@@ -25,27 +27,28 @@ dx = dout.copy()
 dx[x <= 0] = 0
 
 # @@ softmax_loss
-# The loss from the log of the sum of exps (finite even where a probability
-# underflows to 0 in float32), the gradient from the probabilities.
+# The softmax_loss given in the official starter of 2019 and 2020, as it was.
+shifted_logits = x - np.max(x, axis=1, keepdims=True)
+Z = np.sum(np.exp(shifted_logits), axis=1, keepdims=True)
+log_probs = shifted_logits - np.log(Z)
+probs = np.exp(log_probs)
 N = x.shape[0]
-shifted = x - np.max(x, axis=1, keepdims=True)
-exp_scores = np.exp(shifted)
-sums = np.sum(exp_scores, axis=1, keepdims=True)
-loss = np.sum(np.log(sums[:, 0]) - shifted[np.arange(N), y]) / N
-dx = exp_scores / sums
+loss = -np.sum(log_probs[np.arange(N), y]) / N
+dx = probs.copy()
 dx[np.arange(N), y] -= 1
 dx /= N
 
 # @@ svm_loss
+# The svm_loss given in the official starter of 2018 to 2020, as it was.
 N = x.shape[0]
-correct = x[np.arange(N), y]
-margins = np.maximum(0, x - correct[:, np.newaxis] + 1.0)
+correct_class_scores = x[np.arange(N), y]
+margins = np.maximum(0, x - correct_class_scores[:, np.newaxis] + 1.0)
 margins[np.arange(N), y] = 0
 loss = np.sum(margins) / N
-positive = margins > 0
+num_pos = np.sum(margins > 0, axis=1)
 dx = np.zeros_like(x)
-dx[positive] = 1
-dx[np.arange(N), y] -= np.sum(positive, axis=1)
+dx[margins > 0] = 1
+dx[np.arange(N), y] -= num_pos
 dx /= N
 
 # @@ batchnorm_forward part 1
@@ -94,25 +97,28 @@ g = dout * gamma
 dx = (ivar / N) * (N * g - g.sum(axis=0) - xhat * np.sum(g * xhat, axis=0))
 
 # @@ layernorm_forward
-mu = x.mean(axis=1, keepdims=True)
-xc = x - mu
-row_var = (xc ** 2).mean(axis=1, keepdims=True)
-inv_std = 1 / np.sqrt(row_var + eps)
-xn = xc * inv_std
-out = gamma[np.newaxis, :] * xn + beta[np.newaxis, :]
-cache = {'xn': xn, 'inv_std': inv_std, 'gamma': gamma}
+# The TODO's hint, as many students take it: batch norm of the transposed
+# problem through the batchnorm_forward above, with gamma and beta reshaped
+# to (D, 1) so that they scale and shift the rows of x.T (the features of x).
+out_t, bn_cache = batchnorm_forward(x.T, gamma.reshape(-1, 1), beta.reshape(-1, 1),
+                                    {'mode': 'train', 'eps': eps})
+out = out_t.T
+cache = {'bn': bn_cache}
 
 # @@ layernorm_backward
-xn, inv_std, gamma = cache['xn'], cache['inv_std'], cache['gamma']
-D = dout.shape[1]
-dgamma = (dout * xn).sum(axis=0)
-dbeta = dout.sum(axis=0)
-g = dout * gamma
-dx = inv_std / D * (D * g - g.sum(axis=1, keepdims=True)
-                    - xn * (g * xn).sum(axis=1, keepdims=True))
+# The batchnorm_backward above on the transposed problem gives dx; its dgamma
+# and dbeta sum over the wrong axis for layer norm, so they are summed here
+# from the batchnorm cache's normalized input.
+bn_cache = cache['bn']
+dx_t, _, _ = batchnorm_backward(dout.T, bn_cache)
+dx = dx_t.T
+xhat = bn_cache['xhat'].T
+dgamma = np.sum(dout * xhat, axis=0)
+dbeta = np.sum(dout, axis=0)
 
 # @@ dropout_forward part 1
-mask = (np.random.rand(*x.shape) < p) / p
+# A mask drawn another way than the TODO's example: binomial draws.
+mask = np.random.binomial(1, p, size=x.shape) / p
 out = x * mask
 
 # @@ dropout_forward part 2

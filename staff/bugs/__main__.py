@@ -1,0 +1,5 @@
+import sys
+
+from staff.bugs.runner import main
+
+sys.exit(main())
