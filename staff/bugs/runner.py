@@ -125,18 +125,30 @@ def run_selfcheck(folder, pytest_args=(), timeout=TEST_TIMEOUT):
 
 
 def grade_entry(folder, starter_dir):
-    """What staff.grading.grader.grade says of the spliced solution, as text."""
+    """What the grader makes of the spliced solution: {'lost': points lost in the
+    code parts, 'parts': those parts, 'mistakes': the known mistakes it named}.
+    (The trained-model items are left out: no model is trained here.)"""
+    from staff.grading import grader, sandbox as SB
+    rubric = grader.load_rubric()
+    rubric.items = [i for i in rubric.items if i.kind == 'part']
     try:
-        from staff.grading.grader import grade
-        result = grade(folder, starter_dir, sandbox='none')
-    except Exception as e:  # the grader is being reworked on another branch
-        return 'grader error: %s: %s' % (type(e).__name__, str(e).splitlines()[0][:120]
-                                         if str(e) else '')
-    for attr in ('points_lost', 'lost', 'score', 'total'):
-        value = result.get(attr) if isinstance(result, dict) else getattr(result, attr, None)
-        if value is not None:
-            return '%s %s' % (attr, value)
-    return repr(result)[:120]
+        result = grader.grade(folder, starter_dir, rubric, sandbox=SB.choose('none'))
+    except Exception as e:  # reported in the table, never the end of the run
+        return {'error': '%s: %s' % (type(e).__name__, str(e)[:200])}
+    failed = [p for p in result.parts if not p.passed]
+    return {'lost': sum(p.points for p in failed), 'parts': [p.name for p in failed],
+            'mistakes': [k for p in failed for k, _ in p.mistakes]}
+
+
+def describe_grade(graded):
+    if not graded:
+        return ''
+    if 'error' in graded:
+        return 'grader error: ' + graded['error']
+    text = 'loses %g (%s)' % (graded['lost'], ', '.join(graded['parts']) or 'nothing')
+    if graded['mistakes']:
+        text += '; names ' + ', '.join(graded['mistakes'])
+    return text
 
 
 def run_entry(entry, starter_dir, scratch, pytest_args=(), grader=False):
@@ -203,7 +215,7 @@ def print_table(rows, grader=False, out=sys.stdout):
                 names, message = '', r['message']
             line = '%-*s  %-7s  %-5s  %s' % (w, r['name'], result, names, message[:150])
             if grader:
-                line += '  | grader: %s' % r.get('grader', '')
+                line += '  | grader: %s' % describe_grade(r.get('grader'))
             print(line, file=out)
     bugs = [r for r in rows if r['kind'] == 'bug' and not r.get('problems')]
     caught = [r for r in bugs if r['caught']]
@@ -217,6 +229,14 @@ def print_table(rows, grader=False, out=sys.stdout):
               file=out)
     if variants:
         print('variants: %d of %d rejected' % (len(rejected), len(variants)), file=out)
+    if grader and bugs:
+        graded = [r for r in bugs if 'lost' in (r.get('grader') or {})]
+        lost = [r for r in graded if r['grader']['lost'] > 0]
+        named = [r for r in lost if r['grader']['mistakes']]
+        print('grader: %d of %d bugs lose points (%.0f%%), %d of those with the mistake named; '
+              'variants losing points: %d'
+              % (len(lost), len(graded), 100.0 * len(lost) / max(len(graded), 1), len(named),
+                 sum(1 for r in variants if (r.get('grader') or {}).get('lost'))), file=out)
 
 
 def main(argv=None):

@@ -12,6 +12,7 @@ Gradescope runs it, as root with the unprivileged sandbox user (bubblewrap
 off, as in a Docker container that refuses namespaces). Where neither
 sandbox can run (no bwrap, not root), the tests skip with the reason.
 """
+import csv
 import hashlib
 import http.server
 import json
@@ -342,8 +343,8 @@ def test_batch_grading_of_a_hostile_class(tmp_path, starter, rubric, server):
         assert got['total'] == _expected_total(rubric, zero), name
         feedback = open(os.path.join(out, 'feedback', name + '.txt')).read()
         _check_outputs_leak_nothing(feedback, name)
-    with open(os.path.join(out, 'grades.csv')) as f:
-        rows = {r.split(',')[0]: r.strip().split(',')[-1] for r in f.readlines()[1:]}
+    with open(os.path.join(out, 'grades.csv'), newline='') as f:
+        rows = {r['student']: r['total'] for r in csv.DictReader(f)}
     assert {n: float(t) for n, t in rows.items()} == {
         n: _expected_total(rubric, z) for n, (_, z) in made.items()}
     steal_out = [t['output'] for t in stored['mallory_steal']['results']['tests']
