@@ -137,7 +137,8 @@ def grade_entry(folder, starter_dir):
         return {'error': '%s: %s' % (type(e).__name__, str(e)[:200])}
     failed = [p for p in result.parts if not p.passed]
     return {'lost': sum(p.points for p in failed), 'parts': [p.name for p in failed],
-            'mistakes': [k for p in failed for k, _ in p.mistakes]}
+            'mistakes': [k for p in failed for k, _ in p.mistakes],
+            'first': failed[0].message[:200] if failed else ''}
 
 
 def describe_grade(graded):
@@ -148,6 +149,8 @@ def describe_grade(graded):
     text = 'loses %g (%s)' % (graded['lost'], ', '.join(graded['parts']) or 'nothing')
     if graded['mistakes']:
         text += '; names ' + ', '.join(graded['mistakes'])
+    elif graded.get('first'):
+        text += ': ' + graded['first']
     return text
 
 
