@@ -277,7 +277,8 @@ def _(got):
 # batch normalization, layer normalization
 
 def _bn_train(x, gamma, beta, bn_param, eps=None, ddof=0, normalize_with=None,
-              momentum_swapped=False, store=('running_mean', 'running_var')):
+              momentum_swapped=False, store=('running_mean', 'running_var'), swapped=None,
+              var_of_std=False, use_gamma=True):
     """batchnorm_forward in train mode with a mistake; returns (out, running_mean,
     running_var) as the probe would fetch them (None: never stored).
 
@@ -287,6 +288,10 @@ def _bn_train(x, gamma, beta, bn_param, eps=None, ddof=0, normalize_with=None,
     - momentum_swapped: running = (1 - momentum) * running + momentum * batch
     - store: which running statistics are updated (the given code writes them
       back to bn_param: one not updated is the one given, or zeros)
+    - swapped: the running statistics whose momentum is swapped (default: all
+      of them if momentum_swapped)
+    - var_of_std: running_var averages the batch's std (sqrt(var + eps)), not its var
+    - use_gamma: False: the output is not scaled by gamma
     """
     x, gamma, beta = _f64(x, gamma, beta)
     eps = bn_param.get('eps', 1e-5) if eps is None else eps
@@ -295,10 +300,15 @@ def _bn_train(x, gamma, beta, bn_param, eps=None, ddof=0, normalize_with=None,
     old = {k: _f64(bn_param[k])[0] if k in bn_param else zeros
            for k in ('running_mean', 'running_var')}
     batch = {'running_mean': x.mean(axis=0), 'running_var': x.var(axis=0, ddof=ddof)}
-    keep = 1 - momentum if momentum_swapped else momentum
-    new = {k: keep * old[k] + (1 - keep) * batch[k] for k in old}
+    averaged = dict(batch, running_var=np.sqrt(batch['running_var'] + eps)) if var_of_std \
+        else batch
+    if swapped is None:
+        swapped = tuple(old) if momentum_swapped else ()
+    keep = {k: 1 - momentum if k in swapped else momentum for k in old}
+    new = {k: keep[k] * old[k] + (1 - keep[k]) * averaged[k] for k in old}
     stats = {'before': old, 'after': new, None: batch}[normalize_with]
-    out = gamma * (x - stats['running_mean']) / np.sqrt(stats['running_var'] + eps) + beta
+    out = (gamma if use_gamma else 1.0) * (x - stats['running_mean']) / np.sqrt(
+        stats['running_var'] + eps) + beta
     fetched = [new[k] if k in store else old[k] for k in ('running_mean', 'running_var')]
     return [out] + fetched
 
@@ -333,6 +343,26 @@ _bn_train_mistake(
     "batch's by momentum; it is the other way round",
     'running_mean and running_var after a train step, custom and default momentum',
     [{'momentum_swapped': True}])
+_bn_train_mistake(
+    'batchnorm-running-mean-momentum-swapped',
+    'batchnorm_forward: running_mean weights its old value by (1 - momentum) and the '
+    "batch's mean by momentum; it is the other way round (running_var is right)",
+    'running_mean and running_var after a train step, custom and default momentum',
+    [{'swapped': ('running_mean',)}])
+_bn_train_mistake(
+    'batchnorm-running-var-momentum-swapped',
+    'batchnorm_forward: running_var weights its old value by (1 - momentum) and the '
+    "batch's variance by momentum; it is the other way round (running_mean is right)",
+    'running_mean and running_var after a train step, custom and default momentum',
+    [{'swapped': ('running_var',)}])
+_bn_train_mistake(
+    'batchnorm-running-var-of-std',
+    "batchnorm_forward: running_var averages the batch's standard deviation; it averages "
+    'its variance', 'running_var after a train step', [{'var_of_std': True}])
+_bn_train_mistake(
+    'batchnorm-no-gamma',
+    'batchnorm_forward: the output is not scaled by gamma (out = gamma * x_hat + beta)',
+    'out of every train-mode case', [{'use_gamma': False}], compare=('out',))
 _bn_train_mistake(
     'batchnorm-running-var-not-updated',
     'batchnorm_forward: running_var is not updated in train mode (running_mean is)',
@@ -742,20 +772,22 @@ def _rule_mistake(rule, key, message, update, states=None, uses=None):
         return out
 
 
-def _adam(bias=lambda b, t: 1 - b ** t, b2_power=None, store_t=True, t_before=False):
+def _adam(bias=lambda b, t: 1 - b ** t, b2_power=None, store_t=True, t_before=False,
+          correct_m=True, v_abs=False):
     """Adam with a mistake: bias(beta, t) is the correction's denominator;
     b2_power fixes the exponent of beta2 in it; store_t False: t is used as
-    t + 1 but never stored; t_before: the correction uses t before the increment."""
+    t + 1 but never stored; t_before: the correction uses t before the increment;
+    correct_m False: m is not bias-corrected (v is); v_abs: v averages |dw|."""
     def update(w, dw, config):
         c = dict(config)
         b1, b2 = c['beta1'], c['beta2']
         t0 = c.get('t', 0)
         t = t0 + 1
         m = b1 * c.get('m', np.zeros_like(w)) + (1 - b1) * dw
-        v = b2 * c.get('v', np.zeros_like(w)) + (1 - b2) * dw * dw
+        v = b2 * c.get('v', np.zeros_like(w)) + (1 - b2) * (np.abs(dw) if v_abs else dw * dw)
         tc = t0 if t_before else t
         with np.errstate(divide='ignore', invalid='ignore'):
-            m_hat = m / bias(b1, tc)
+            m_hat = m / bias(b1, tc) if correct_m else m
             v_hat = v / bias(b2, b2_power if b2_power is not None else tc)
             next_w = w - c['learning_rate'] * m_hat / (np.sqrt(v_hat) + c['epsilon'])
         c.update(m=m, v=v, t=t if store_t else t0)
@@ -769,6 +801,12 @@ _rule_mistake('adam', 'adam-bias-correction-beta2-squared',
 _rule_mistake('adam', 'adam-no-bias-correction',
               'adam: your steps match Adam without the bias correction of m and v (it divides '
               'them by 1 - beta**t)', _adam(bias=lambda b, t: 1.0), states=('m', 'v'))
+_rule_mistake('adam', 'adam-m-not-bias-corrected',
+              'adam: your steps match Adam whose m is not bias-corrected (v is): m_hat is '
+              'm / (1 - beta1**t)', _adam(correct_m=False), states=('m', 'v'))
+_rule_mistake('adam', 'adam-v-of-abs-dw',
+              'adam: v averages |dw|; it averages dw**2 (the squared gradient)',
+              _adam(v_abs=True), states=('m', 'v'))
 _rule_mistake('adam', 'adam-t-not-incremented',
               "adam: config['t'] is never incremented: every step uses the bias correction "
               'of the same t', _adam(store_t=False), states=('m', 'v'))

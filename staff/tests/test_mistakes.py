@@ -214,6 +214,24 @@ def _bugs():
             {'batchnorm_forward part 1': sub(
                 (r'momentum \* (running_\w+) \+ \(1 - momentum\) \* (\w+)',
                  r'(1 - momentum) * \1 + momentum * \2'))}, ['batchnorm_forward_train']),
+        'batchnorm-running-mean-momentum-swapped': (
+            {'batchnorm_forward part 1': sub(
+                (r'momentum \* running_mean \+ \(1 - momentum\) \* mean',
+                 '(1 - momentum) * running_mean + momentum * mean'))},
+            ['batchnorm_forward_train']),
+        'batchnorm-running-var-momentum-swapped': (
+            {'batchnorm_forward part 1': sub(
+                (r'momentum \* running_var \+ \(1 - momentum\) \* var',
+                 '(1 - momentum) * running_var + momentum * var'))},
+            ['batchnorm_forward_train']),
+        'batchnorm-running-var-of-std': (
+            {'batchnorm_forward part 1': sub(
+                (r'\(1 - momentum\) \* var\b', '(1 - momentum) * std'))},
+            ['batchnorm_forward_train']),
+        'batchnorm-no-gamma': (
+            {'batchnorm_forward part 1': sub((r'out = gamma \* x_hat \+ beta',
+                                              'out = x_hat + beta'))},
+            ['batchnorm_forward_train']),
         'batchnorm-running-var-not-updated': (
             {'batchnorm_forward part 1': sub((r'\n\s*running_var = [^\n]*', ''))},
             ['batchnorm_forward_train']),
@@ -302,6 +320,11 @@ def _bugs():
             {'adam': sub((r'beta2 \*\* t\b', 'beta2 ** 2'))}, ['adam']),
         'adam-no-bias-correction': (
             {'adam': sub((r' / \(1 - beta\d \*\* t\)', ''))}, ['adam']),
+        'adam-m-not-bias-corrected': (
+            {'adam': sub((r" / \(1 - beta1 \*\* t\)", ''))}, ['adam']),
+        'adam-v-of-abs-dw': (
+            {'adam': sub((r'\(1 - beta2\) \* dw \*\* 2', '(1 - beta2) * np.abs(dw)'))},
+            ['adam']),
         'adam-t-not-incremented': (
             {'adam': sub((r"config\['t'\] \+= 1\n(\s*)t = config\['t'\]",
                           r"t = config['t'] + 1"))}, ['adam']),
