@@ -155,12 +155,56 @@ def _f64(*arrays):
 
 
 # ---------------------------------------------------------------------------
-# relu_backward
+# affine_backward, relu_forward, relu_backward
 #
-# affine_backward has no entry: its mistakes of the catalogue (dx not reshaped,
-# db summed over the wrong axis, dw transposed) give arrays of the wrong shape,
-# which the given code after the region refuses with the array's name and the
-# shape expected, before the judge sees anything.
+# affine_backward's mistakes that give arrays of the wrong shape (dx not
+# reshaped, db summed over the wrong axis, dw transposed) are refused by the
+# given code after the region, with the array's name and the shape expected,
+# before the judge sees anything; the ones below keep the shapes.
+
+def _affine_backward_mistake(key, message, buggy):
+    """buggy(x, w, dout, (dx, dw, db)) -> (dx, dw, db) with the mistake."""
+    @mistake('affine_backward', key, message, 'dx, dw and db of every case')
+    def _(got):
+        out = []
+        for k, (label, x, w, b, dout) in enumerate(L.affine_cases()):
+            x64, w64, dout64 = _f64(x, w, dout)
+            right = ref.affine_backward(dout64, (x64, w64, b))
+            wrong = buggy(x64, w64, dout64, right)
+            out += [_cmp(g, e, c, x.dtype.name) for g, e, c in zip(got[k], wrong, right)]
+        return out
+
+
+_affine_backward_mistake(
+    'affine-backward-db-mean',
+    'affine_backward: db is the mean of dout over the batch; it is the sum (each example '
+    'adds its gradient)', lambda x, w, dout, r: (r[0], r[1], dout.mean(axis=0)))
+_affine_backward_mistake(
+    'affine-backward-dw-averaged',
+    'affine_backward: dw is divided by the batch size; it is the sum over the examples '
+    '(the loss does the averaging)', lambda x, w, dout, r: (r[0], r[1] / len(x), r[2]))
+
+
+@mistake('relu_forward', 'relu-forward-leaky',
+         'relu_forward: negative inputs come out scaled (a leaky ReLU); the ReLU sets them to 0',
+         'out of every case')
+def _(got):
+    out = []
+    for k, (label, x, _) in enumerate(L.relu_cases()):
+        x64 = x.astype(np.float64)
+        right = np.maximum(x64, 0)
+        negative = x64 < 0
+        if not np.any(negative):
+            continue
+        res = np.asarray(got[k], dtype=np.float64) if isinstance(got[k], np.ndarray) else None
+        if res is None or res.shape != x.shape:
+            return False
+        # Any slope a in (0, 1): estimated from the negative entries.
+        slope = float(np.median(res[negative] / x64[negative]))
+        if not 0 < slope < 1:
+            return False
+        out.append(_cmp(got[k], np.where(negative, slope * x64, x64), right, x.dtype.name))
+    return out
 
 def _relu_backward_mistake(key, message, buggy):
     @mistake('relu_backward', key, message, 'dx of every case')
@@ -179,6 +223,10 @@ _relu_backward_mistake(
     'relu_backward: dx is zero where dout is negative; the mask comes from the input x '
     'that the forward pass saw, not from the upstream gradient',
     lambda x, dout: np.maximum(dout, 0))
+_relu_backward_mistake(
+    'relu-backward-no-dout',
+    "relu_backward: dx is the ReLU's local gradient alone; it is dout times it (the "
+    'chain rule)', lambda x, dout: 1.0 * (x > 0))
 _relu_backward_mistake(
     'relu-backward-mask-inverted',
     'relu_backward: dx passes the gradient where x <= 0 and blocks it where x > 0; it is '
@@ -217,6 +265,36 @@ for _part, _fn in (('softmax_loss', 'softmax_loss'), ('svm_loss', 'svm_loss')):
     _loss_mistake(_part, '%s-loss-not-averaged' % _fn.split('_')[0],
                   '%s: the loss is the sum over the N examples; it is their mean' % _fn,
                   lambda x, y, loss, dx: [(loss * len(x), dx), (loss * len(x), dx * len(x))])
+
+
+def _onehot(x, y):
+    out = np.zeros(x.shape)
+    out[np.arange(len(x)), y] = 1.0
+    return out
+
+
+_loss_mistake('softmax_loss', 'softmax-dx-no-onehot',
+              'softmax_loss: dx is the probabilities divided by N; the correct class also '
+              'subtracts 1 (dx = (p - 1[j = y_i]) / N)',
+              lambda x, y, loss, dx: [(loss, dx + _onehot(x, y) / len(x))])
+_loss_mistake('svm_loss', 'svm-no-margin',
+              'svm_loss: the margins are scores minus the correct score, without the margin '
+              'of 1 (delta = 1)', lambda x, y, loss, dx: [_svm(x, y, delta=0.0)])
+_loss_mistake('svm_loss', 'svm-dx-correct-class',
+              "svm_loss: dx is 0 at each example's correct class; there it is minus the "
+              'number of classes with a positive margin (divided by N)',
+              lambda x, y, loss, dx: [(loss, np.where(_onehot(x, y) > 0, 0.0, dx))])
+
+
+def _svm(x, y, delta=1.0):
+    """(loss, dx) of the multiclass SVM with margin delta, float64."""
+    x = x.astype(np.float64)
+    n = len(x)
+    margins = np.maximum(0, x - x[np.arange(n), y][:, None] + delta)
+    margins[np.arange(n), y] = 0
+    dx = (margins > 0).astype(np.float64)
+    dx[np.arange(n), y] = -dx.sum(axis=1)
+    return float(margins.sum() / n), dx / n
 
 
 def _softmax_unshifted(x, y):

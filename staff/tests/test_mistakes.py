@@ -188,6 +188,25 @@ def _bugs():
                    'cache = None']
     # key: (edits, {part: mistake key expected there})
     return {
+        'affine-backward-db-mean': (
+            {'affine_backward': sub((r'db = dout\.sum\(axis=0\)', 'db = dout.mean(axis=0)'))},
+            ['affine_backward']),
+        'affine-backward-dw-averaged': (
+            {'affine_backward': sub((r'(dw = x\.reshape\(x\.shape\[0\], -1\)\.T @ dout)',
+                                     r'\1 / x.shape[0]'))}, ['affine_backward']),
+        'relu-forward-leaky': (
+            {'relu_forward': sub((r'np\.maximum\(0, x\)', 'np.maximum(0.01 * x, x)'))},
+            ['relu_forward']),
+        'relu-backward-no-dout': (
+            {'relu_backward': sub((r'dout \* \(x > 0\)', '1.0 * (x > 0)'))}, ['relu_backward']),
+        'softmax-dx-no-onehot': (
+            {'softmax_loss': sub((r'dx\[np\.arange\(N\), y\] -= 1', 'dx[np.arange(N), y] -= 0'))},
+            ['softmax_loss']),
+        'svm-no-margin': (
+            {'svm_loss': sub((r'x - correct_scores \+ 1', 'x - correct_scores'))}, ['svm_loss']),
+        'svm-dx-correct-class': (
+            {'svm_loss': sub((r'dx\[np\.arange\(N\), y\] = -dx\.sum\(axis=1\)',
+                              'dx[np.arange(N), y] = 0'))}, ['svm_loss']),
         'relu-backward-times-output': (
             {'relu_backward': sub((r'\(x > 0\)', 'np.maximum(x, 0)'))}, ['relu_backward']),
         'relu-backward-mask-from-dout': (
