@@ -493,6 +493,55 @@ _bn_test_mistake(
     lambda x, g, b, rm, rv, eps: g * (x - rm) / np.sqrt(rv + 1e-5) + b)
 
 
+_bn_test_mistake(
+    'batchnorm-test-forgets-beta',
+    'batchnorm_forward: the test-mode output is not shifted by beta (out = gamma * x_hat + '
+    'beta in both modes)', 'out of every test-mode case',
+    lambda x, g, b, rm, rv, eps: g * (x - rm) / np.sqrt(rv + eps))
+
+
+def _norm_backward_mistake(parts, key, message, buggy):
+    """buggy(dout, x, gamma, beta, forward, (dx, dgamma, dbeta)) -> the triple with the
+    mistake; forward(gamma) -> the reference cache for that gamma."""
+    @mistake(parts, key, message, 'dx, dgamma and dbeta of every case')
+    def _(got, part):
+        out = []
+        layer = part.startswith('layernorm')
+        cases = L.ln_cases() if layer else L.bn_backward_cases()
+        for k, case in enumerate(cases):
+            if layer:
+                label, x, gamma, beta, ln_param, dout = case
+                forward = lambda g, x=x, beta=beta, ln_param=ln_param: ref.layernorm_forward(  # noqa: E731
+                    *_f64(x, g, beta), dict(ln_param))[1]
+                backward = ref.layernorm_backward
+            else:
+                label, x, gamma, beta, dout = case
+                forward = lambda g, x=x, beta=beta: ref.batchnorm_forward(  # noqa: E731
+                    *_f64(x, g, beta), {'mode': 'train'})[1]
+                backward = ref.batchnorm_backward
+            d = _f64(dout)[0]
+            right = backward(d, forward(gamma))
+            wrong = buggy(d, forward, backward, gamma, right)
+            out += [_cmp(a, b, c, x.dtype.name) for a, b, c in zip(got[k], wrong, right)]
+        return out
+
+
+_NORM_BACKWARD = ['batchnorm_backward', 'batchnorm_backward_alt', 'layernorm_backward']
+_norm_backward_mistake(
+    _NORM_BACKWARD, 'norm-backward-dbeta-mean',
+    '{fn}: dbeta is the mean of dout over the batch; it is the sum',
+    lambda d, fwd, bwd, g, r: (r[0], r[1], d.mean(axis=0)))
+_norm_backward_mistake(
+    _NORM_BACKWARD, 'norm-backward-dgamma-without-xhat',
+    '{fn}: dgamma is the sum of dout alone; gamma multiplies x_hat, so dgamma sums '
+    'dout * x_hat', lambda d, fwd, bwd, g, r: (r[0], d.sum(axis=0), r[2]))
+_norm_backward_mistake(
+    _NORM_BACKWARD, 'norm-backward-no-gamma',
+    '{fn}: dx is the gradient of gamma = 1: the upstream gradient reaches x_hat through '
+    'gamma (dx_hat = dout * gamma)',
+    lambda d, fwd, bwd, g, r: (bwd(d, fwd(np.ones_like(g)))[0], r[1], r[2]))
+
+
 def _ln_mistake(key, message, uses, buggy):
     """buggy(x, gamma, beta, eps) -> out of layernorm_forward."""
     @mistake('layernorm_forward', key, message, uses)

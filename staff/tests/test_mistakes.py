@@ -207,6 +207,19 @@ def _bugs():
         'svm-dx-correct-class': (
             {'svm_loss': sub((r'dx\[np\.arange\(N\), y\] = -dx\.sum\(axis=1\)',
                               'dx[np.arange(N), y] = 0'))}, ['svm_loss']),
+        'batchnorm-test-forgets-beta': (
+            {'batchnorm_forward part 2': sub((r'(np\.sqrt\(running_var \+ eps\)) \+ beta',
+                                              r'\1'))}, ['batchnorm_forward_test']),
+        'norm-backward-dbeta-mean': (
+            {'batchnorm_backward': sub((r'dbeta = dout\.sum\(axis=0\)',
+                                        'dbeta = dout.mean(axis=0)'))}, ['batchnorm_backward']),
+        'norm-backward-dgamma-without-xhat': (
+            {'batchnorm_backward_alt': sub((r'dgamma = \(dout \* x_hat\)\.sum\(axis=0\)',
+                                            'dgamma = dout.sum(axis=0)'))},
+            ['batchnorm_backward_alt']),
+        'norm-backward-no-gamma': (
+            {'batchnorm_backward_alt': sub((r'dx_hat = dout \* gamma', 'dx_hat = dout'))},
+            ['batchnorm_backward_alt']),
         'relu-backward-times-output': (
             {'relu_backward': sub((r'\(x > 0\)', 'np.maximum(x, 0)'))}, ['relu_backward']),
         'relu-backward-mask-from-dout': (
