@@ -103,8 +103,8 @@ def case_part(name, cases, probe, judge, module='cs231n.layers', functions=None)
     Inputs:
     - name: The part's name; by default also the one student function it tests
     - cases: A function returning the list of cases (called in both processes)
-    - probe(S, mod, case): In the child, runs the student's code (mod is the
-      student's `module`) on one case; returns what to send back
+    - probe(S, mod, case): Drives the student's code through the session S (mod
+      is the student's `module`, a Remote) on one case; returns what to emit
     - judge(result, case): In the grading process, raises Fail if the result
       of one case is wrong
 

@@ -82,11 +82,3 @@ def write_models(root, files):
         os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
         with open(os.path.join(root, rel), 'wb') as f:
             f.write(data)
-
-
-def accuracy_of(data, heldout):
-    return MOD.verify(data, 'model', heldout)[0]
-
-
-__all__ = ['teacher', 'synthetic_heldout', 'heldout_file', 'model_files',
-           'untrained_model_files', 'write_models', 'accuracy_of']

@@ -6,9 +6,9 @@
     nets.py         TwoLayerNet and FullyConnectedNet (each normalization, dropout)
     optim.py        sgd_momentum, rmsprop, adam
 
-Each part is a probe (runs beside the student's code, in a child process) and
-a judge (runs in the grading process), written with ../api.py; the judges
-compare with references.py. The machinery that runs them is the rest of
+Each part is a probe (drives the student's code in the sandbox, through the
+session) and a judge, both in the grading process, written with ../api.py; the
+judges compare with references.py. The machinery that runs them is the rest of
 staff/grading/.
 """
 import importlib

@@ -6,10 +6,10 @@ serve twice:
 
 - the judges (run in the trusted grading process) compute the expected values
   with them, in float64;
-- the probes (run in the child process beside the student's code) patch the
-  layer functions below into the student's modules to grade a student's nets
-  with correct layers, so that a bug in one layer does not cost the net parts
-  too.
+- when a student's nets are graded with correct layers (session.py's
+  'reference' mode), each layer call the net makes in the sandbox is answered
+  with the functions below, here in the grading process, so that a bug in one
+  layer does not cost the net parts too.
 
 Every layer has the package's API: out, cache = forward(...); grads =
 backward(dout, cache). Results keep the dtype of the inputs.
