@@ -105,12 +105,15 @@ def judge_part(part, run, points):
     """PartResult of one code part from its PartRun."""
     kw = dict(output=run.output, output_bytes=run.output_bytes, seconds=run.seconds)
     if run.error and not (part.partial and run.data):
-        return PartResult(part.name, 'part', points, False, run.error, **kw)
+        return PartResult(part.name, 'part', points, False, run.error,
+                          mistakes=mistakes.name_mistakes(part.name, {'__error__': run.error}),
+                          **kw)
     if '__error__' in run.data:
         message = str(run.data['__error__'])
+        named = mistakes.name_mistakes(part.name, {'__error__': message})
         if _not_implemented(message):
             message = 'not implemented: ' + message
-        return PartResult(part.name, 'part', points, False, message, **kw)
+        return PartResult(part.name, 'part', points, False, message, mistakes=named, **kw)
     try:
         note = part.judge_fn(run.data)
     except Fail as e:

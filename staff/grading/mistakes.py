@@ -20,14 +20,21 @@ so a result the judge accepts is never named, and a result with two mistakes
 at once, or one outside the catalogue, gets no name (no guessing). A matcher
 that raises (results of an unexpected shape) counts as no match.
 
+Some mistakes never reach a result: the given code refuses what they compute
+(a dx of the flattened shape, running statistics with a row per example) and
+the part ends with that error. Those are recognised from the error, whose
+wording the given code fixes (cs231n/_checks.py), by error_mistake matchers:
+name_mistakes(part, {'__error__': message}).
+
 The catalogue may hold formulas; the messages go to the student who made the
 mistake, in the grading feedback.
 """
 import inspect
+import re
 
 import numpy as np
 
-from .api import rel_error
+from .api import Fail, rel_error
 from .parts import layers as L, nets as N, optim as O, references as ref
 
 CATALOGUE = {}   # part name: [Mistake, ...] in declaration order
@@ -42,12 +49,14 @@ class Mistake:
     - matcher(got): True, False, or a list of Compare; see name_mistakes
     """
 
-    def __init__(self, part, key, message, uses, matcher):
+    def __init__(self, part, key, message, uses, matcher, on_error=False):
         self.part, self.key, self.message, self.uses = part, key, message, uses
-        self.matcher = matcher
+        self.matcher, self.on_error = matcher, on_error
 
     def matches(self, got):
         try:
+            if self.on_error:
+                return bool(self.matcher(got))
             result = self.matcher(got)
             if isinstance(result, (bool, np.bool_)):
                 return bool(result)
@@ -61,27 +70,41 @@ class Mistake:
         return '<Mistake %s: %s>' % (self.part, self.key)
 
 
-def mistake(parts, key, message, uses):
+def mistake(parts, key, message, uses, on_error=False):
     """Register the decorated matcher for each part of `parts` (a name or a
-    list); `message` may hold {fn}, filled from FUNCTION_OF the part."""
+    list); `message` may hold {fn}, filled from FUNCTION_OF the part, and
+    {init}, the __init__ of that function's class. With
+    on_error the matcher gets the part's error message (a str) instead of its
+    results."""
     def register(fn):
         takes_part = 'part' in inspect.signature(fn).parameters
         for part in [parts] if isinstance(parts, str) else parts:
             matcher = (lambda got, _part=part: fn(got, part=_part)) if takes_part else fn
+            fn_name = FUNCTION_OF.get(part, part)
+            text = message.format(fn=fn_name, init=fn_name.split('.')[0] + '.__init__')
             CATALOGUE.setdefault(part, []).append(
-                Mistake(part, key, message.format(fn=FUNCTION_OF.get(part, part)), uses,
-                        matcher))
+                Mistake(part, key, text, uses, matcher, on_error))
         return fn
     return register
 
 
+def error_mistake(parts, key, message, uses):
+    """mistake() whose matcher reads the error that ended the part."""
+    return mistake(parts, key, message, uses, on_error=True)
+
+
 def name_mistakes(part_name, got):
     """[(key, message), ...] of the known mistakes that `got` matches; [] if
-    none does, or for any part, input or error. Never raises."""
+    none does, or for any part or input. `got` is the probe's results, or
+    {'__error__': message} for a part that ended in an error. Never raises."""
     try:
-        if not isinstance(got, dict) or '__error__' in got:
+        if not isinstance(got, dict):
             return []
-        return [(m.key, m.message) for m in CATALOGUE.get(part_name, ()) if m.matches(got)]
+        on_error = '__error__' in got
+        if on_error:
+            got = str(got['__error__'])
+        return [(m.key, m.message) for m in CATALOGUE.get(part_name, ())
+                if m.on_error == on_error and m.matches(got)]
     except Exception:   # noqa: BLE001 naming a mistake must never cost the grade
         return []
 
@@ -155,12 +178,62 @@ def _f64(*arrays):
 
 
 # ---------------------------------------------------------------------------
-# affine_backward, relu_forward, relu_backward
+# Errors of the given code
 #
-# affine_backward's mistakes that give arrays of the wrong shape (dx not
-# reshaped, db summed over the wrong axis, dw transposed) are refused by the
-# given code after the region, with the array's name and the shape expected,
-# before the judge sees anything; the ones below keep the shapes.
+# check_output refuses a result of the wrong shape, after the region, as
+# "<fn>: <name> is an array of shape (a, b) and dtype float64, expected an array
+# of shape (c,)"; the session adds "<function> raised ValueError: " before it.
+
+_REFUSED = re.compile(r'(\w+): (\w+) is an array of shape \(([\d, ]*)\) and dtype \w+, '
+                      r'expected an array of shape \(([\d, ]*)\)')
+
+
+def _refused(error):
+    """[(function, result name, its shape, the shape expected)] of the given
+    code's refusals in an error message."""
+    def shape(text):
+        return tuple(int(n) for n in text.replace(' ', '').split(',') if n)
+    return [(fn, name, shape(got), shape(want))
+            for fn, name, got, want in _REFUSED.findall(error)]
+
+
+# ---------------------------------------------------------------------------
+# affine_forward, affine_backward, relu_forward, relu_backward
+
+def _affine_forward_mistake(key, message, buggy):
+    """buggy(x, w, b) -> out with the mistake, float64."""
+    @mistake('affine_forward', key, message, 'out of every case')
+    def _(got):
+        return [_cmp(got[k], buggy(*_f64(x, w, b)), ref.affine_forward(*_f64(x, w, b))[0],
+                     x.dtype.name)
+                for k, (label, x, w, b, _) in enumerate(L.affine_cases())]
+
+
+_affine_forward_mistake(
+    'affine-forward-no-bias',
+    'affine_forward: out matches x @ w without the bias; add b to every row',
+    lambda x, w, b: x.reshape(len(x), -1) @ w)
+_affine_forward_mistake(
+    'affine-forward-rows-scrambled',
+    'affine_forward: out matches x reshaped with the batch axis last (x.reshape(-1, N).T), '
+    "so each row mixes several examples' values; x.reshape(N, -1) keeps example i in row i",
+    lambda x, w, b: x.reshape(-1, len(x)).T @ w + b)
+
+
+@error_mistake('affine_backward', 'affine-backward-dx-not-reshaped',
+               'affine_backward: dx has the flattened shape (N, D) of the product with w.T; '
+               'reshape it to the shape of x, which the upstream layer expects',
+               "the given code's refusal of dx")
+def _(error):
+    return any(fn == 'affine_backward' and name == 'dx' and len(got) == 2 and len(want) > 2
+               and got[0] == want[0] and got[1] == int(np.prod(want[1:]))
+               for fn, name, got, want in _refused(error))
+
+
+# affine_backward's other mistakes that give arrays of the wrong shape (db
+# summed over the wrong axis, dw transposed) are refused the same way, by a
+# message that already says which array and what shape; the ones below keep
+# the shapes.
 
 def _affine_backward_mistake(key, message, buggy):
     """buggy(x, w, dout, (dx, dw, db)) -> (dx, dw, db) with the mistake."""
@@ -542,6 +615,48 @@ _norm_backward_mistake(
     lambda d, fwd, bwd, g, r: (bwd(d, fwd(np.ones_like(g)))[0], r[1], r[2]))
 
 
+
+def _dx_without(dout, cache, mean_branch=True, var_branch=True):
+    """dx of the normalization whose reference cache is `cache`, without the
+    gradient that flows through the mean or through the variance."""
+    kind, xhat, std, gamma = cache
+    axis = 1 if kind == 'layernorm' else 0
+    g = dout * gamma
+    dx = g
+    if mean_branch:
+        dx = dx - g.mean(axis=axis, keepdims=True)
+    if var_branch:
+        dx = dx - xhat * (g * xhat).mean(axis=axis, keepdims=True)
+    return dx / std
+
+
+_norm_backward_mistake(
+    _NORM_BACKWARD, 'norm-backward-no-mean-branch',
+    '{fn}: dx misses the gradient that flows through the mean: every input moves the mean '
+    'that every output subtracts, which adds -mean(dx_hat) / std (the mean over the '
+    'normalized axis)',
+    lambda d, fwd, bwd, g, r: (_dx_without(d, fwd(g), mean_branch=False), r[1], r[2]))
+_norm_backward_mistake(
+    _NORM_BACKWARD, 'norm-backward-no-var-branch',
+    '{fn}: dx misses the gradient that flows through the variance: every input moves the '
+    'variance that every output is divided by, which adds -x_hat * mean(dx_hat * x_hat) / std',
+    lambda d, fwd, bwd, g, r: (_dx_without(d, fwd(g), var_branch=False), r[1], r[2]))
+
+
+@error_mistake(['batchnorm_forward_train', 'batchnorm_backward', 'batchnorm_backward_alt',
+                'layernorm_forward', 'layernorm_backward'],
+               'batchnorm-stats-over-features',
+               'batchnorm_forward: the running statistics come out with one row per example, '
+               'shape (N, D): the batch mean or variance they average holds a value per '
+               'example (a mean over axis 1 with keepdims, or none at all); batch '
+               'normalization averages each feature over the batch (axis 0), D values',
+               "the given code's refusal of running_mean or running_var")
+def _(error):
+    return any(fn == 'batchnorm_forward' and name in ('running_mean', 'running_var')
+               and len(got) == 2 and len(want) == 1 and got[1] == want[0] and got[0] > 1
+               for fn, name, got, want in _refused(error))
+
+
 def _ln_mistake(key, message, uses, buggy):
     """buggy(x, gamma, beta, eps) -> out of layernorm_forward."""
     @mistake('layernorm_forward', key, message, uses)
@@ -573,6 +688,11 @@ _ln_mistake(
     "layernorm_forward: the output matches eps = 1e-5 where ln_param sets another eps; use "
     "ln_param's eps (1e-5 only by default)", 'out of the case with eps 1e-3',
     lambda x, g, b, eps: g * _normalize(x, 1, 1e-5) + b)
+
+_ln_mistake(
+    'layernorm-no-gamma',
+    'layernorm_forward: the output is not scaled by gamma (out = gamma * x_hat + beta)',
+    'out of every case', lambda x, g, b, eps: _normalize(x, 1, eps) + b)
 
 
 @mistake('layernorm_backward', 'layernorm-backward-over-batch-axis',
@@ -706,6 +826,25 @@ _dropout_backward_mistake(
     'the units the forward pass kept', lambda dout, fwd, p: [dout, dout / p])
 
 
+@mistake('dropout_backward', 'dropout-backward-new-mask',
+         'dropout_backward: dx is masked by another mask than the one the forward pass drew '
+         '(about the same fraction kept, other units); the backward pass reuses the '
+         "forward pass's mask, from the cache",
+         "dx and the student's own forward output, p in 0.25 .. 0.9")
+def _(got):
+    out = []
+    for k, p in enumerate(L.DROPOUT_PS[:3]):
+        x, dout = L.dropout_input(20 + k, shape=(30, 40))
+        fwd, dx = got[k]['out'], np.asarray(got[k]['dx'], dtype=np.float64)
+        kept = dx != 0
+        # a mask of its own: kept units scaled by 1 / p, as many as a draw keeps
+        sigma = np.sqrt(p * (1 - p) / kept.size)
+        if abs(kept.mean() - p) > 6 * sigma:
+            return False
+        out.append(Compare(dx, dout * kept / p, dout * (fwd / x), 1e-9))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Nets
 
@@ -786,14 +925,30 @@ def _net_runs(part_name, got):
     return runs
 
 
+def _named(comparisons):
+    """Every result matches the mistake and one is wrong (Mistake.matches)."""
+    return all(c.matches_bug() for c in comparisons) and any(c.wrong() for c in comparisons)
+
+
+def _grad_scale(grads):
+    return max(float(np.max(np.abs(g))) for g in grads.values())
+
+
+def _step_comparisons(loss, grads, wrong_loss, wrong_grads, right_loss, right_grads):
+    """Compare the loss and every gradient of one training step, as the judge does."""
+    scale = _grad_scale(right_grads)
+    return [Compare(loss, wrong_loss, right_loss, N.LOSS_TOL)] + [
+        Compare(grads[name], wrong_grads[name], right_grads[name], N.GRAD_TOL, scale=scale)
+        for name in right_grads]
+
+
 def _net_scores_mistake(key, message, uses, buggy):
     """buggy(correct scores, scores without hidden ReLU) -> the mistake's scores.
     Named when the scores of some layer mode all match it."""
     @mistake(NET_PARTS, key, message, uses)
     def _(got, part):
         for mode, scores, _ in _net_runs(part, got):
-            comparisons = [Compare(s, buggy(c, n), c, N.GRAD_TOL) for s, c, n in scores]
-            if all(c.matches_bug() for c in comparisons) and any(c.wrong() for c in comparisons):
+            if _named([Compare(s, buggy(c, n), c, N.GRAD_TOL) for s, c, n in scores]):
                 return True
         return False
 
@@ -848,20 +1003,185 @@ def _reg_mistake(key, a, b, biases, message):
         for mode, _, steps in _net_runs(part, got):
             comparisons = []
             for loss, grads, loss0, grads0, reg, params in steps:
-                wrong_loss, wrong_grads = _regularized(loss0, grads0, reg, params, a, b, biases)
-                right_loss, right_grads = _regularized(loss0, grads0, reg, params, 0.5, 1.0,
-                                                       False)
-                comparisons.append(Compare(loss, wrong_loss, right_loss, N.LOSS_TOL))
-                scale = max(float(np.max(np.abs(g))) for g in right_grads.values())
-                comparisons += [Compare(grads[name], wrong_grads[name], right_grads[name],
-                                        N.GRAD_TOL, scale=scale) for name in right_grads]
-            if all(c.matches_bug() for c in comparisons) and any(c.wrong() for c in comparisons):
+                comparisons += _step_comparisons(
+                    loss, grads, *_regularized(loss0, grads0, reg, params, a, b, biases),
+                    *_regularized(loss0, grads0, reg, params, 0.5, 1.0, False))
+            if _named(comparisons):
                 return True
         return False
 
 
 for _entry in REG_MISTAKES:
     _reg_mistake(*_entry)
+
+
+def _regularized_steps(part, got):
+    """[(mode, [(loss, grads, right loss, right grads, grads without L2, reg, params)])]."""
+    runs = []
+    for mode, _, steps in _net_runs(part, got):
+        runs.append((mode, [(loss, grads) + _regularized(loss0, grads0, reg, params, 0.5, 1.0,
+                                                         False)
+                            + (_regularized(loss0, grads0, reg, params, 0.5, 0.0, False)[1],
+                               reg, params)
+                            for loss, grads, loss0, grads0, reg, params in steps]))
+    return runs
+
+
+def _closer(got, a, b, scale):
+    """a if got is nearer a than b (by rel_error at the judge's scale), else b."""
+    return a if _error(got, a, scale) < _error(got, b, scale) else b
+
+
+@mistake(NET_PARTS, 'reg-missing-in-some-gradients',
+         '{fn}: the gradient of some weight matrices has no L2 term, while the loss and the '
+         "other weights' gradients have it: every W's gradient gets reg * W",
+         'loss and grads of the training steps, reg > 0')
+def _(got, part):
+    for mode, steps in _regularized_steps(part, got):
+        comparisons, missing, present = [], set(), set()
+        for loss, grads, right_loss, right, bare, reg, params in steps:
+            wrong = dict(right)
+            for name in right:
+                if name[0] == 'W' and reg > 0:
+                    wrong[name] = _closer(grads[name], bare[name], right[name],
+                                          _grad_scale(right))
+                    (missing if wrong[name] is bare[name] else present).add(name)
+            comparisons += _step_comparisons(loss, grads, right_loss, wrong, right_loss, right)
+        if missing and present - missing and _named(comparisons):
+            return True
+    return False
+
+
+@mistake(['fc_net_batchnorm', 'fc_net_layernorm'], 'norm-grads-dropped',
+         '{fn}: some gradients of gamma or beta are zero: store in grads the dgamma and dbeta '
+         "that each normalization layer's backward pass returns",
+         'loss and grads of the training steps')
+def _(got, part):
+    for mode, steps in _regularized_steps(part, got):
+        comparisons = []
+        for loss, grads, right_loss, right, bare, reg, params in steps:
+            wrong = dict(right)
+            for name in right:
+                if name.startswith(('gamma', 'beta')):
+                    wrong[name] = _closer(grads[name], np.zeros_like(right[name]), right[name],
+                                          _grad_scale(right))
+            comparisons += _step_comparisons(loss, grads, right_loss, wrong, right_loss, right)
+        if _named(comparisons):
+            return True
+    return False
+
+
+@mistake('fc_net_dropout', 'dropout-never-applied',
+         '{fn}: the loss and gradients match the net without dropout: no hidden layer drops '
+         'units in train mode (dropout_param must reach each layer when use_dropout)',
+         'loss and grads of the training steps')
+def _(got, part):
+    spec = _part(part).net
+    dims, params, batches = spec['inputs']()
+    L_ = len(dims) - 1
+    for mode in N.MODES:
+        results = got.get(mode)
+        if not isinstance(results, dict) or set(results) == {'error'}:
+            continue
+        comparisons = []
+        for k, (X, y) in enumerate(batches[:2]):
+            res = results['train%d' % k]
+            comparisons += _step_comparisons(
+                res['loss'], res['grads'], *ref.net_loss(params, X, y, L_, N.FCN['reg']),
+                *ref.net_loss(params, X, y, L_, N.FCN['reg'], dropout=(spec['keep'], 123)))
+        if _named(comparisons):
+            return True
+    return False
+
+
+_BN_PARAM_SHAPE = re.compile(r'bn_param\["running_(?:mean|var)"\] has shape \((\d+),\), '
+                             r'expected \((\d+),\)')
+
+
+@mistake('fc_net_batchnorm', 'fc-shares-one-bn-param',
+         "{fn}: a batchnorm layer got a bn_param holding another layer's running statistics "
+         '(of another width): each hidden layer keeps its own bn_param, self.bn_params[i], '
+         'not one shared dict', 'the errors of both layer modes')
+def _(got, part):
+    widths = _part(part).net['inputs']()[0][1:-1]
+    for mode in N.MODES:
+        results = got.get(mode)
+        if not isinstance(results, dict) or set(results) != {'error'}:
+            return False
+        shapes = _BN_PARAM_SHAPE.findall(str(results['error']))
+        if not any(int(a) in widths and a != b for a, b in shapes):
+            return False
+    return True
+
+
+# __init__: each matcher undoes its mistake; it is named when that changes the
+# parameters and the judge then accepts them all.
+
+def _inits(part, got):
+    """[(params, what, shapes, weight_scale, dtype name)] of the probed initializations."""
+    if part == 'two_layer_net':
+        expected = [(what, shapes, kw['weight_scale'], np.dtype(kw.get('dtype', np.float64)).name)
+                    for kw, shapes, what in N.tln_inits()]
+        inits = got['init']
+    else:
+        expected = [('FullyConnectedNet.__init__', _part(part).net['init_shapes'],
+                     N.FCN_INIT['weight_scale'], 'float64')]
+        inits = [got['init']]
+    if len(inits) != len(expected):
+        raise ValueError('not every initialization was probed')
+    return [(params,) + e for params, e in zip(inits, expected)]
+
+
+def _init_mistake(key, message, undo):
+    """undo(params, weight_scale) -> {name: value or None (remove)}: the entries
+    that the mistake changed, put right."""
+    @mistake(NET_PARTS, key, message, 'the parameters of __init__')
+    def _(got, part):
+        changed = False
+        for params, what, shapes, scale, dtype in _inits(part, got):
+            fixes = undo(dict(params), scale)
+            fixed = {k: v for k, v in dict(params, **fixes).items() if v is not None}
+            try:
+                N.judge_init(what, fixed, shapes, scale, dtype)
+            except Fail:
+                return False
+            changed |= bool(fixes)
+        return changed
+
+
+def _std_near(v, std):
+    return abs(float(v.std()) / std - 1) < 6 / np.sqrt(2 * v.size)
+
+
+_init_mistake(
+    'init-biases-not-zero',
+    '{init}: the biases do not start at zero (np.zeros); the random weights alone break the '
+    'symmetry between units', lambda params, scale: {
+        k: np.zeros_like(v) for k, v in params.items()
+        if (k[0] == 'b') and np.any(v != 0)})
+_init_mistake(
+    'init-weights-unscaled',
+    '{init}: some weights have a std of about 1: np.random.randn is not multiplied by '
+    'weight_scale', lambda params, scale: {
+        k: v * scale for k, v in params.items()
+        if k[0] == 'W' and not _std_near(v, scale) and _std_near(v, 1.0)})
+_init_mistake(
+    'init-gamma-zero',
+    '{init}: gamma starts at zero: each normalized layer then outputs beta alone and passes no '
+    'gradient back; gamma starts at one (and beta at zero), the identity',
+    lambda params, scale: {k: np.ones_like(v) for k, v in params.items()
+                           if k.startswith('gamma') and not np.any(v != 0)})
+
+
+def _output_layer_norm(params, scale):
+    last = sum(name[0] == 'W' for name in params)
+    return {name: None for name in ('gamma%d' % last, 'beta%d' % last) if name in params}
+
+
+_init_mistake(
+    'init-normalizes-output-layer',
+    '{init}: creates gamma and beta for the output layer too; only the hidden layers '
+    'are normalized (the scores go to the loss as they are)', _output_layer_norm)
 
 
 # ---------------------------------------------------------------------------

@@ -186,8 +186,60 @@ def _bugs():
     ln_no_batch = ['mean = x.mean(axis=0)', 'var = x.var(axis=0)',
                    'x_hat = (x - mean) / np.sqrt(var + eps)', 'out = gamma * x_hat + beta',
                    'cache = None']
-    # key: (edits, {part: mistake key expected there})
+    fc_init = lambda *pairs: {'FullyConnectedNet.__init__': sub(*pairs)}  # noqa: E731
+    tln_init = lambda *pairs: {'TwoLayerNet.__init__': sub(*pairs)}  # noqa: E731
+    NORM_NETS = ['fc_net_batchnorm', 'fc_net_layernorm']
+    # key: (edits, the parts that must fail and name it[, other keys also named there])
     return {
+        'affine-forward-no-bias': ({'affine_forward': sub((r' @ w \+ b', ' @ w'))},
+                                   ['affine_forward']),
+        'affine-forward-rows-scrambled': (
+            {'affine_forward': sub((r'x\.reshape\(x\.shape\[0\], -1\)',
+                                    'x.reshape(-1, x.shape[0]).T'))}, ['affine_forward']),
+        'affine-backward-dx-not-reshaped': (
+            {'affine_backward': sub((r'\(dout @ w\.T\)\.reshape\(x\.shape\)', 'dout @ w.T'))},
+            ['affine_backward']),
+        'norm-backward-no-mean-branch': (
+            {'batchnorm_backward': sub((r'dx = dx_centered \+ dmean / N', 'dx = dx_centered'))},
+            ['batchnorm_backward']),
+        'norm-backward-no-var-branch': (
+            {'batchnorm_backward_alt': sub((r' - x_hat \* \(dx_hat \* x_hat\)\.mean\(axis=0\)',
+                                            ''))},
+            ['batchnorm_backward_alt', 'layernorm_backward']),
+        'batchnorm-stats-over-features': (
+            {'batchnorm_forward part 1': sub((r'mean = x\.mean\(axis=0\)',
+                                              'mean = x.mean(axis=1, keepdims=True)'))},
+            ['batchnorm_forward_train', 'batchnorm_backward', 'batchnorm_backward_alt',
+             'layernorm_forward', 'layernorm_backward']),
+        'layernorm-no-gamma': (
+            {'layernorm_forward': sub((r'out = gamma \* x_hat \+ beta', 'out = x_hat + beta'))},
+            ['layernorm_forward']),
+        'dropout-backward-new-mask': (
+            {'dropout_backward': sub((r'dout \* mask', "dout * (np.random.rand(*dout.shape) "
+                                      "< dropout_param['p']) / dropout_param['p']"))},
+            ['dropout_backward']),
+        'reg-missing-in-some-gradients': (dict(
+            tln_reg((r"grads\['W1'\] = dW1 \+ self\.reg \* W1", "grads['W1'] = dW1")),
+            **fc_reg((r'\+ self\.reg \* W\b', '+ (i > 1) * self.reg * W'))), NET_PARTS),
+        'norm-grads-dropped': (
+            {'FullyConnectedNet.loss part 2': sub((r'= dgamma, dbeta', '= 0 * dgamma, dbeta'))},
+            NORM_NETS),
+        'dropout-never-applied': (
+            {'FullyConnectedNet.loss part 1': sub((r'dropout_param=dropout_param,',
+                                                   'dropout_param=None,'))}, ['fc_net_dropout']),
+        'fc-shares-one-bn-param': (
+            {'FullyConnectedNet.loss part 1': sub((r'norm_param=self\.bn_params\[i - 1\]',
+                                                   'norm_param=self.bn_params[0]'))},
+            ['fc_net_batchnorm']),
+        'init-biases-not-zero': (dict(
+            tln_init((r"np\.zeros\(hidden_dim\)", 'np.ones(hidden_dim)')),
+            **fc_init((r"(self\.params\['b%d' % i\] = )np\.zeros\(dims\[i\]\)",
+                       r'\1np.full(dims[i], 0.1)'))), NET_PARTS),
+        'init-weights-unscaled': (dict(
+            tln_init((r'weight_scale \* np\.random\.randn\(hidden_dim', 'np.random.randn(hidden_dim')),
+            **fc_init((r'weight_scale \* np\.random\.randn', 'np.random.randn'))), NET_PARTS),
+        'init-gamma-zero': (fc_init((r'np\.ones\(dims\[i\]\)', 'np.zeros(dims[i])')), NORM_NETS),
+        'init-normalizes-output-layer': (fc_init((r' and i < self\.num_layers', '')), NORM_NETS),
         'affine-backward-db-mean': (
             {'affine_backward': sub((r'db = dout\.sum\(axis=0\)', 'db = dout.mean(axis=0)'))},
             ['affine_backward']),
@@ -438,11 +490,16 @@ def write_alt_package(starter, dest):
 
 
 @pytest.fixture(scope='module')
-def probed(tmp_path_factory):
+def starter(tmp_path_factory):
     from staff.release import starter as REL
+    out = str(tmp_path_factory.mktemp('mistakes-starter') / 'starter')
+    REL.release(out)
+    return out
+
+
+@pytest.fixture(scope='module')
+def probed(tmp_path_factory, starter):
     base = tmp_path_factory.mktemp('mistakes')
-    starter = str(base / 'starter')
-    REL.release(starter)
     everything = sorted(_all_parts())
     jobs = {key: (write_package(starter, str(base / key), spec[0]), spec[1])
             for key, spec in _bugs().items()}
@@ -466,15 +523,22 @@ BUG_KEYS = sorted(_bugs())
 def test_each_bug_fails_its_parts_and_is_named_there(probed, bug):
     spec = _bugs()[bug]
     parts, also = spec[1], (spec[2] if len(spec) > 2 else [])
+    # the message names first the function the bug is in, or the part's own
+    spliced = {key.split(' part ')[0] for key in spec[0]}
     for part in parts:
         data = probed[bug][part]
-        assert '__error__' not in data, (part, data['__error__'])
-        assert judged(part, data) is not None, '%s passes %s: it costs no points' % (bug, part)
-        named = dict(M.name_mistakes(part, data))
-        assert bug in named, (part, judged(part, data), named)
+        if '__error__' in data:   # the given code refused what the bug computed
+            named = dict(M.name_mistakes(part, {'__error__': data['__error__']}))
+            assert bug in named, (part, data['__error__'], named)
+        else:
+            assert judged(part, data) is not None, '%s passes %s: it costs no points' % (bug,
+                                                                                           part)
+            named = dict(M.name_mistakes(part, data))
+            assert bug in named, (part, judged(part, data), named)
         assert set(named) <= {bug} | set(also), (part, named)
-        fn = M.FUNCTION_OF.get(part, part)
-        assert named[bug].startswith(fn + ':'), named[bug]
+        first = named[bug].split(':')[0]
+        assert first in spliced | set(_all_parts()[part].functions) | {
+            M.FUNCTION_OF.get(part, part)}, named[bug]
 
 
 def test_every_catalogue_entry_has_a_bug_here():
@@ -514,3 +578,26 @@ def test_two_mistakes_at_once_name_neither(probed):
     mixed = {k: (a[k] if k % 2 else b[k]) for k in a}
     assert judged('adam', mixed) is not None
     assert M.name_mistakes('adam', mixed) == []
+
+
+def test_the_grader_names_mistakes_that_end_a_part_in_an_error(tmp_path, starter):
+    """Through the real session and sandbox: a result the given code refused
+    (the part ends in its error), a net whose layer modes both ended in an
+    error, and a wrong __init__ (the judge stops at the init), in one package."""
+    from staff.grading import grader
+    from staff.tests.test_grading import SANDBOX
+    keys = ['affine-backward-dx-not-reshaped', 'fc-shares-one-bn-param', 'init-biases-not-zero']
+    edits = {}
+    for key in keys:
+        edits.update(_bugs()[key][0])
+    workspace = write_package(starter, str(tmp_path / 'three-bugs'), edits)
+    rubric = grader.load_rubric()
+    rubric.items = [i for i in rubric.items if i.kind == 'part']
+    result = grader.grade(workspace, starter, rubric, sandbox=SANDBOX,
+                          settings={'part_timeout': 30})
+    named = {p.name: [k for k, _ in p.mistakes] for p in result.parts if not p.passed}
+    assert named.pop('affine_backward') == ['affine-backward-dx-not-reshaped']
+    # two mistakes in separate results (the init, the loss) are both named
+    assert named.pop('fc_net_batchnorm') == ['fc-shares-one-bn-param', 'init-biases-not-zero']
+    assert set(named) == set(NET_PARTS) - {'fc_net_batchnorm'}, named
+    assert all(v == ['init-biases-not-zero'] for v in named.values()), named

@@ -37,7 +37,7 @@ def _set_params(model, params):
         model.params[k] = v.copy()
 
 
-def _judge_init(fn, params, expected_shapes, weight_scale, dtype):
+def judge_init(fn, params, expected_shapes, weight_scale, dtype):
     if not isinstance(params, dict):
         raise Fail('%s: params is %r, expected a dict' % (fn, params))
     if sorted(params) != sorted(expected_shapes):
@@ -128,6 +128,18 @@ def _judge_modes(fn, got, check):
 TLN = dict(input_shape=(2, 3, 4), hidden=9, classes=5, N=7)
 
 
+def tln_inits():
+    """(TwoLayerNet kwargs, expected shapes, what) of the two initializations probed."""
+    cases = []
+    for kwargs in ({'input_dim': 60, 'hidden_dim': 50, 'num_classes': 40, 'weight_scale': 0.03},
+                   {'input_dim': 30, 'hidden_dim': 70, 'num_classes': 50, 'weight_scale': 0.2,
+                    'dtype': np.float32}):
+        D, H, C = kwargs['input_dim'], kwargs['hidden_dim'], kwargs['num_classes']
+        what = 'TwoLayerNet.__init__' + (' with dtype=np.float32' if 'dtype' in kwargs else '')
+        cases.append((kwargs, {'W1': (D, H), 'b1': (H,), 'W2': (H, C), 'b2': (C,)}, what))
+    return cases
+
+
 def tln_cases():
     r = rng(9100)
     D = int(np.prod(TLN['input_shape']))
@@ -145,9 +157,7 @@ two_layer_net = part('two_layer_net', functions=['TwoLayerNet.__init__', 'TwoLay
 def _(S):
     fc_net = S.module('cs231n.classifiers.fc_net')
     inits = []
-    for kwargs in ({'input_dim': 60, 'hidden_dim': 50, 'num_classes': 40, 'weight_scale': 0.03},
-                   {'input_dim': 30, 'hidden_dim': 70, 'num_classes': 50, 'weight_scale': 0.2,
-                    'dtype': np.float32}):
+    for kwargs, _, _ in tln_inits():
         model = S.call('TwoLayerNet.__init__', fc_net.TwoLayerNet, **kwargs)
         inits.append(S.fetch(model.params))
     S.emit('init', inits)
@@ -172,11 +182,11 @@ def _(got):
     fn = 'TwoLayerNet'
     if 'init' not in got:
         raise Fail('%s: not run' % fn)
-    inits = got['init']
-    _judge_init(fn + '.__init__', inits[0], {'W1': (60, 50), 'b1': (50,), 'W2': (50, 40),
-                                             'b2': (40,)}, 0.03, 'float64')
-    _judge_init(fn + '.__init__ with dtype=np.float32', inits[1],
-                {'W1': (30, 70), 'b1': (70,), 'W2': (70, 50), 'b2': (50,)}, 0.2, 'float32')
+    if not isinstance(got['init'], list) or len(got['init']) != len(tln_inits()):
+        raise Fail('%s.__init__: not run' % fn)
+    for params, (kwargs, shapes, what) in zip(got['init'], tln_inits()):
+        judge_init(what, params, shapes, kwargs['weight_scale'],
+                   np.dtype(kwargs.get('dtype', np.float64)).name)
     params, X, y, regs = tln_cases()
 
     def check(results, mode):
@@ -205,6 +215,20 @@ def _check_grads(fn, got, expected, where):
 FCN = dict(input_shape=(2, 3), hidden=[7, 4, 6], classes=4, N=6, reg=0.3)
 
 
+FCN_INIT = dict(hidden_dims=[30, 20], input_dim=40, num_classes=25, weight_scale=0.05)
+
+
+def fcn_init_shapes(normalization):
+    """The parameter shapes of FullyConnectedNet(**FCN_INIT)."""
+    dims = [FCN_INIT['input_dim']] + FCN_INIT['hidden_dims'] + [FCN_INIT['num_classes']]
+    shapes = {}
+    for i in range(1, len(dims)):
+        shapes.update({'W%d' % i: (dims[i - 1], dims[i]), 'b%d' % i: (dims[i],)})
+        if normalization and i < len(dims) - 1:
+            shapes.update({'gamma%d' % i: (dims[i],), 'beta%d' % i: (dims[i],)})
+    return shapes
+
+
 def fcn_cases(seed):
     r = rng(seed)
     D = int(np.prod(FCN['input_shape']))
@@ -226,14 +250,15 @@ def _fcn_part(name, normalization, keep, seed):
         return dims, _params(r, dims, normalization), batches
 
     # The judge's inputs and settings, for the mistake catalogue (../mistakes.py).
-    p.net = {'normalization': normalization, 'keep': keep, 'inputs': inputs}
+    p.net = {'normalization': normalization, 'keep': keep, 'inputs': inputs,
+             'init_shapes': fcn_init_shapes(normalization)}
 
     @p.probe
     def _(S):
         fc_net = S.module('cs231n.classifiers.fc_net')
-        model = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet, [30, 20],
-                       input_dim=40, num_classes=25, weight_scale=0.05, dtype=np.float64,
-                       **kwargs)
+        init = dict(FCN_INIT)
+        model = S.call('FullyConnectedNet.__init__', fc_net.FullyConnectedNet,
+                       init.pop('hidden_dims'), dtype=np.float64, **init, **kwargs)
         S.emit('init', model.params)
         dims, params, batches = inputs()
         def run():
@@ -265,11 +290,8 @@ def _fcn_part(name, normalization, keep, seed):
             (' with dropout (keep %s)' % keep if keep is not None else '')
         if 'init' not in got:
             raise Fail('%s: not run' % what)
-        shapes = {'W1': (40, 30), 'b1': (30,), 'W2': (30, 20), 'b2': (20,), 'W3': (20, 25),
-                  'b3': (25,)}
-        if normalization:
-            shapes.update({'gamma1': (30,), 'beta1': (30,), 'gamma2': (20,), 'beta2': (20,)})
-        _judge_init(what + ': __init__', got['init'], shapes, 0.05, 'float64')
+        judge_init(what + ': __init__', got['init'], fcn_init_shapes(normalization),
+                   FCN_INIT['weight_scale'], 'float64')
         dims, params, batches = inputs()
         L = len(dims) - 1
         dropout = (keep, 123) if keep is not None else None

@@ -71,6 +71,11 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     d = x.shape[1]
     running_mean = bn_param.get('running_mean', np.zeros(d, dtype=x.dtype))
     running_var = bn_param.get('running_var', np.zeros(d, dtype=x.dtype))
+    for key, stat in (('running_mean', running_mean), ('running_var', running_var)):
+        # as the given code of batchnorm_forward says it, for a net run on these layers
+        if np.shape(stat) not in ((d,), (1, d)):
+            raise ValueError('bn_param["%s"] has shape %s, expected (%d,)'
+                             % (key, np.shape(stat), d))
     if mode == 'train':
         mu = x.mean(axis=0)
         var = ((x - mu) ** 2).mean(axis=0)
