@@ -249,6 +249,10 @@ VARIANTS = [
         (L, 'dropout_forward part 1', 'out = x * mask', 'out = x * mask / p'),
         (L, 'dropout_backward', 'dx = dout * mask', "dx = dout * mask / dropout_param['p']")]),
     variant('softmax_official_2017', [(L, 'softmax_loss', None, SOFTMAX_2017)]),
+    variant('rmsprop_eps_inside_sqrt', [
+        (O, 'rmsprop', "(np.sqrt(config['cache']) + config['epsilon'])",
+         "np.sqrt(config['cache'] + config['epsilon'])")],
+        "TensorFlow 1's RMSPropOptimizer; the grader accepted it for some draws only before"),
     variant('sgd_momentum_in_place', [
         (O, 'sgd_momentum', "v = config['momentum'] * v - config['learning_rate'] * dw\n",
          "v *= config['momentum']\nv -= config['learning_rate'] * dw\n"),

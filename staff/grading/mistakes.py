@@ -1262,7 +1262,7 @@ _rule_mistake('adam', 'adam-t-incremented-after-correction',
               '1 - beta**0 = 0); increment t first', _adam(t_before=True), states=('m', 'v'))
 
 
-def _rmsprop(sqrt=True, decay_swapped=False, eps_in_cache=False, eps_in_sqrt=False):
+def _rmsprop(sqrt=True, decay_swapped=False, eps_in_cache=False):
     def update(w, dw, config):
         c = dict(config)
         d = 1 - c['decay_rate'] if decay_swapped else c['decay_rate']
@@ -1270,10 +1270,7 @@ def _rmsprop(sqrt=True, decay_swapped=False, eps_in_cache=False, eps_in_sqrt=Fal
         if eps_in_cache:
             cache = cache + c['epsilon']
         c['cache'] = cache
-        if eps_in_sqrt:
-            denom = np.sqrt(cache + c['epsilon'])
-        else:
-            denom = (np.sqrt(cache) if sqrt else cache) + c['epsilon']
+        denom = (np.sqrt(cache) if sqrt else cache) + c['epsilon']
         return w - c['learning_rate'] * dw / denom, c
     return update
 
@@ -1289,9 +1286,6 @@ _rule_mistake('rmsprop', 'rmsprop-eps-in-cache',
               "rmsprop: epsilon is added to config['cache']; it belongs in the step's "
               'denominator only, beside the square root', _rmsprop(eps_in_cache=True),
               states=('cache',))
-_rule_mistake('rmsprop', 'rmsprop-eps-inside-sqrt',
-              'rmsprop: epsilon is inside the square root; it is added to sqrt(cache)',
-              _rmsprop(eps_in_sqrt=True), states=('cache',))
 
 
 def _sgd_momentum(sign=-1, step_sign=1, lr_outside=False, store=True, momentum=True):

@@ -265,7 +265,8 @@ ALTERNATIVE_FORMULATIONS = {
     'rmsprop': lambda body: [_indent(body) + line + '\n' for line in (
         "cache = config['cache']", "cache *= config['decay_rate']",
         "cache += (1 - config['decay_rate']) * dw * dw",
-        "w -= config['learning_rate'] * dw / (np.sqrt(cache) + config['epsilon'])",
+        # epsilon inside the square root, as TensorFlow 1's RMSPropOptimizer
+        "w -= config['learning_rate'] * dw / np.sqrt(cache + config['epsilon'])",
         'next_w = w')],
     'adam': lambda body: [_indent(body) + line + '\n' for line in (
         "config['t'] = t = config['t'] + 1",
@@ -301,8 +302,9 @@ ALTERNATIVE_FORMULATIONS = {
 
 def test_in_place_and_alternative_formulations_get_full_marks(starter, rubric, subs):
     """Correct code written unlike the model answers: in-place updates (w, the
-    state arrays), Adam with its bias corrections folded into the step size,
-    a dict cache for batchnorm, a boolean dropout mask scaled in backward."""
+    state arrays), RMSProp with epsilon inside the square root, Adam with its
+    bias corrections folded into the step size, a dict cache for batchnorm, a
+    boolean dropout mask scaled in backward."""
     result = grade(make_submission(starter, subs, 'alternative', ALTERNATIVE_FORMULATIONS),
                    starter, rubric)
     failed = {p.name: p.message for p in result.parts if not p.passed}

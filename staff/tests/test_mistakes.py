@@ -423,9 +423,6 @@ def _bugs():
                              "(1 - decay_rate) * config['cache'] + decay_rate"))}, ['rmsprop']),
         'rmsprop-eps-in-cache': (
             {'rmsprop': sub((r'dw \*\* 2\n', "dw ** 2 + config['epsilon']\n"))}, ['rmsprop']),
-        'rmsprop-eps-inside-sqrt': (
-            {'rmsprop': sub((r"\(np\.sqrt\(config\['cache'\]\) \+ config\['epsilon'\]\)",
-                             "np.sqrt(config['cache'] + config['epsilon'])"))}, ['rmsprop']),
         'sgd-momentum-velocity-sign': (
             {'sgd_momentum': sub((r"v - config\['learning_rate'\]", "v + config['learning_rate']"),
                                  (r'w \+ v', 'w - v'))}, ['sgd_momentum']),

@@ -238,6 +238,18 @@ def rmsprop(w, dw, config):
     return w - c['learning_rate'] * dw / (np.sqrt(cache) + c['epsilon']), c
 
 
+def rmsprop_eps_in_sqrt(w, dw, config):
+    """RMSProp with epsilon inside the square root, as TensorFlow 1's
+    RMSPropOptimizer writes it: the same cache, a step O(epsilon / cache) apart,
+    which a float64 tolerance that catches bugs separates only for some draws
+    of the inputs. Accepted, so that a grade never depends on the draw."""
+    c = dict(config)
+    cache = c.get('cache', np.zeros_like(w))
+    cache = c['decay_rate'] * cache + (1 - c['decay_rate']) * dw * dw
+    c['cache'] = cache
+    return w - c['learning_rate'] * dw / np.sqrt(cache + c['epsilon']), c
+
+
 def adam(w, dw, config):
     c = dict(config)
     b1, b2 = c['beta1'], c['beta2']
@@ -256,3 +268,5 @@ UPDATE_DEFAULTS = {
     'adam': {'learning_rate': 1e-3, 'beta1': 0.9, 'beta2': 0.999, 'epsilon': 1e-8},
 }
 UPDATE_RULES = {'sgd_momentum': sgd_momentum, 'rmsprop': rmsprop, 'adam': adam}
+# Formulations that the hidden tests accept beside the official rule.
+UPDATE_VARIANTS = {'rmsprop': [rmsprop_eps_in_sqrt]}
