@@ -32,6 +32,19 @@ def _params(r, dims, normalization):
     return params
 
 
+def _centered(params, X, normalization=None):
+    """params with the output bias shifted so that each class's scores on X
+    straddle zero. At some draws every score was positive, and a ReLU on the
+    scores (a classic mistake) then changed nothing the judge saw."""
+    L = sum(k[0] == 'W' for k in params)
+    norm_params = [{'mode': 'train', 'momentum': 0.0} for _ in range(L - 1)]
+    if normalization == 'batchnorm':   # running statistics := those of X (momentum 0)
+        ref.net_loss(params, X, np.zeros(len(X), dtype=int), L, 0.0, normalization, norm_params)
+    scores = ref.net_loss(params, X, None, L, 0.0, normalization, norm_params)
+    params['b%d' % L] = params['b%d' % L] - np.median(scores, axis=0)
+    return params
+
+
 def _set_params(model, params):
     for k, v in params.items():
         model.params[k] = v.copy()
@@ -146,7 +159,7 @@ def tln_cases():
     params = _params(r, [D, TLN['hidden'], TLN['classes']], None)
     X = r.randn(TLN['N'], *TLN['input_shape'])
     y = r.randint(TLN['classes'], size=TLN['N'])
-    return params, X, y, (0.0, 0.7)
+    return _centered(params, X), X, y, (0.0, 0.7)
 
 
 two_layer_net = part('two_layer_net', functions=['TwoLayerNet.__init__', 'TwoLayerNet.loss'],
@@ -247,7 +260,8 @@ def _fcn_part(name, normalization, keep, seed):
 
     def inputs():
         dims, r, batches = fcn_cases(seed)
-        return dims, _params(r, dims, normalization), batches
+        X = np.concatenate([X for X, _ in batches])
+        return dims, _centered(_params(r, dims, normalization), X, normalization), batches
 
     # The judge's inputs and settings, for the mistake catalogue (../mistakes.py).
     p.net = {'normalization': normalization, 'keep': keep, 'inputs': inputs,
