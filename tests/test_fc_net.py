@@ -174,6 +174,27 @@ def test_two_layer_net_loss_grows_with_reg(rng):
 # FullyConnectedNet: initial losses of the notebooks
 # ---------------------------------------------------------------------------
 
+def test_each_batchnorm_layer_keeps_its_own_bn_param(rng):
+    """After a training step, bn_params[i] holds the running statistics of
+    hidden layer i + 1, whose width they have."""
+    model = FullyConnectedNet([7, 5], input_dim=6, num_classes=3, normalization='batchnorm',
+                              dtype=np.float64)
+    try:
+        model.loss(rng.randn(4, 6), rng.randint(3, size=4))
+    except ValueError as e:
+        if 'bn_param' not in str(e):
+            raise
+        raise AssertionError(
+            'FullyConnectedNet.loss: a batchnorm layer got a bn_param holding running statistics '
+            "of another width (%s): does each hidden layer use its own dict of self.bn_params?"
+            % e) from None
+    sizes = [np.size(p.get('running_mean')) for p in model.bn_params]
+    assert sizes == [7, 5], (
+        'FullyConnectedNet.loss: after a training step the running means in self.bn_params '
+        'have %s entries, expected 7 and 5 (one bn_param per hidden layer, updated by that '
+        'layer)' % sizes)
+
+
 @pytest.mark.parametrize('normalization, expected', [
     (None, (2.3004790897684924, 7.052114776533016)),
     ('batchnorm', (2.2611955101340957, 6.996533220108303)),

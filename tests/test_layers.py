@@ -369,6 +369,33 @@ def test_batchnorm_test_mode_reads_eps():
         '1e-5: does the test-time normalization use the eps of bn_param?')
 
 
+@pytest.mark.parametrize('forward, mode', [(batchnorm_forward, 'train'),
+                                           (batchnorm_forward, 'test'),
+                                           (layernorm_forward, 'train')],
+                         ids=['batchnorm_train', 'batchnorm_test', 'layernorm'])
+def test_norm_output_shifts_with_beta_and_scales_with_gamma(forward, mode):
+    """gamma and beta act on the normalized values the same way in every mode:
+    adding a constant to beta moves every output by it, and doubling gamma
+    doubles every output's distance from beta."""
+    rng = np.random.RandomState(6)
+    x = rng.randn(7, 4) * 2 + 1
+    gamma, beta = 0.5 + rng.rand(4), rng.randn(4)
+    stats = {'running_mean': 0.3 * rng.randn(4), 'running_var': 0.5 + rng.rand(4)}
+
+    def out(g, b):   # a fresh param dict per call: train mode updates its own
+        return forward(x, g, b, dict(stats, mode=mode))[0]
+    what = forward.__name__ + (' in %s mode' % mode if forward is batchnorm_forward else '')
+    base = out(gamma, beta)
+    moved = out(gamma, beta + 3.0) - base
+    assert np.allclose(moved, 3.0, rtol=0, atol=1e-10), (
+        '%s: adding 3 to beta moved the outputs by %s, expected 3 each: is the output shifted '
+        'by beta?' % (what, np.unique(np.round(moved, 6))[:4]))
+    ratio = (out(2 * gamma, beta) - beta) / np.where(base == beta, 1, base - beta)
+    assert np.allclose(ratio[base != beta], 2.0, rtol=1e-10, atol=1e-10), (
+        '%s: doubling gamma scaled the outputs\' distance from beta by %s, expected 2: is the '
+        'output scaled by gamma?' % (what, np.unique(np.round(ratio, 6))[:4]))
+
+
 def _norm_backward_setup():
     np.random.seed(231)
     N, D = 4, 5
