@@ -1019,11 +1019,12 @@ def _regularized_steps(part, got):
     """[(mode, [(loss, grads, right loss, right grads, grads without L2, reg, params)])]."""
     runs = []
     for mode, _, steps in _net_runs(part, got):
-        runs.append((mode, [(loss, grads) + _regularized(loss0, grads0, reg, params, 0.5, 1.0,
-                                                         False)
-                            + (_regularized(loss0, grads0, reg, params, 0.5, 0.0, False)[1],
-                               reg, params)
-                            for loss, grads, loss0, grads0, reg, params in steps]))
+        rows = []
+        for loss, grads, loss0, grads0, reg, params in steps:
+            right_loss, right = _regularized(loss0, grads0, reg, params, 0.5, 1.0, False)
+            _, bare = _regularized(loss0, grads0, reg, params, 0.5, 0.0, False)
+            rows.append((loss, grads, right_loss, right, bare, reg, params))
+        runs.append((mode, rows))
     return runs
 
 
