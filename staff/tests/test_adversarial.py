@@ -7,7 +7,9 @@ and everything else its points. After grading, nothing outside the
 submission's scratch folder has changed, no process of the student's is
 left, and the results are the grader's.
 
-Batch grading runs in bubblewrap where it works; run_autograder runs as
+Batch grading runs in bubblewrap where it works, with the grader run by this
+user and (under root) also by the unprivileged user nobody, as a TA without
+root would run it; run_autograder runs as
 Gradescope runs it, as root with the unprivileged sandbox user (bubblewrap
 off, as in a Docker container that refuses namespaces). Where neither
 sandbox can run (no bwrap, not root), the tests skip with the reason.
@@ -17,11 +19,13 @@ import hashlib
 import http.server
 import json
 import os
+import pathlib
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -315,25 +319,72 @@ def _check_outputs_leak_nothing(text, where):
 
 @needs_bwrap
 def test_batch_grading_of_a_hostile_class(tmp_path, starter, rubric, server):
+    _grade_hostile_class(tmp_path, starter, rubric, server)
+
+
+NOBODY = 65534
+
+
+def _nobody_runs_python():
+    """None if the user nobody can run this interpreter and read the grader, else why not."""
+    if os.geteuid() != 0:
+        return 'switching to another user needs root'
+    proc = subprocess.run(['setpriv', '--reuid=%d' % NOBODY, '--regid=%d' % NOBODY,
+                           '--clear-groups', sys.executable, '-c', 'import staff.grading.grade'],
+                          cwd=ROOT, capture_output=True, text=True)
+    return None if proc.returncode == 0 else 'nobody cannot run the grader here: %s' % (
+        proc.stderr.strip().splitlines() or ['?'])[-1]
+
+
+@needs_bwrap
+def test_batch_grading_of_a_hostile_class_by_a_staff_user_without_root(starter, rubric, server):
+    """A TA grading on a laptop: the grader itself runs as an unprivileged user
+    (nobody here) and puts each submission in bubblewrap."""
+    why = _nobody_runs_python()
+    if why:
+        pytest.skip(why)
+    base = tempfile.mkdtemp(prefix='cs231n-staff-')
+    try:
+        os.chmod(base, 0o755)
+        own_starter = os.path.join(base, 'starter')
+        shutil.copytree(starter, own_starter)
+        _grade_hostile_class(pathlib.Path(base), own_starter, rubric, server, uid=NOBODY)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _grade_hostile_class(base, starter, rubric, server, uid=None):
+    """Batch-grade the hostile class in bubblewrap, by this user or (uid) by
+    another one, who then owns the class and its output; check every result."""
     port, hits = server
-    folder = tmp_path / 'class'
+    folder = base / 'class'
     folder.mkdir()
-    out = str(tmp_path / 'out')
+    out = str(base / 'out')
     made = hostile_class(starter, folder, out, [ROOT], port)
     shutil.rmtree(str(folder / 'made'))
-    heldout = str(tmp_path / 'heldout.npz')
+    heldout = str(base / 'heldout.npz')
     G.heldout_file(heldout, HELDOUT)
     before = _tree_digest(os.path.join(ROOT, 'staff'), os.path.join(ROOT, 'cs231n'), starter,
                           str(folder))
     env = dict(os.environ, CS231N_TEST_MARKER=SECRET)
-    proc = subprocess.run([sys.executable, '-m', 'staff.grading.grade', str(folder), '--out', out,
-                           '--starter', starter, '--heldout', heldout, '--jobs', '2',
-                           '--sandbox=bwrap', '--no-progress'],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    as_user = []
+    if uid is not None:
+        for here, dirs, files in os.walk(str(base)):
+            for name in [here] + [os.path.join(here, n) for n in dirs + files]:
+                os.lchown(name, uid, uid)
+        as_user = ['setpriv', '--reuid=%d' % uid, '--regid=%d' % uid, '--clear-groups']
+        env.update(HOME=str(base), MPLCONFIGDIR=str(base / 'mpl'), PYTHONDONTWRITEBYTECODE='1')
+    command = as_user + [sys.executable, '-m', 'staff.grading.grade', str(folder), '--out', out,
+                         '--starter', starter, '--heldout', heldout, '--jobs', '2',
+                         '--no-progress']
+    proc = subprocess.run(command + ['--sandbox=bwrap'], cwd=ROOT, capture_output=True,
+                          text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert 'sandbox: bwrap' in proc.stdout
     time.sleep(0.5)            # a surviving daemon would rewrite the results meanwhile
     stored = {n: json.load(open(os.path.join(out, 'results', n + '.json'))) for n in made}
+    if uid is not None:
+        assert os.stat(os.path.join(out, 'grades.csv')).st_uid == uid
     for name, (_, zero) in made.items():
         got = stored[name]
         lost = {k for k, v in got['scores'].items()
@@ -362,10 +413,8 @@ def test_batch_grading_of_a_hostile_class(tmp_path, starter, rubric, server):
     forged = dict(stored['mallory_steal'], total=100.0)
     with open(os.path.join(out, 'results', 'mallory_steal.json'), 'w') as f:
         json.dump(forged, f)
-    proc = subprocess.run([sys.executable, '-m', 'staff.grading.grade', str(folder), '--out', out,
-                           '--starter', starter, '--heldout', heldout, '--jobs', '2',
-                           '--no-progress'], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '%d already graded, 1 to grade' % (len(made) - 1) in proc.stdout, proc.stdout
     again = json.load(open(os.path.join(out, 'results', 'mallory_steal.json')))
