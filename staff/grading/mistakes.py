@@ -1159,7 +1159,7 @@ _init_mistake(
     '{init}: the biases do not start at zero (np.zeros); the random weights alone break the '
     'symmetry between units', lambda params, scale: {
         k: np.zeros_like(v) for k, v in params.items()
-        if (k[0] == 'b') and np.any(v != 0)})
+        if k[0] == 'b' and np.any(v != 0)})   # b1, ... and beta1, ...
 _init_mistake(
     'init-weights-unscaled',
     '{init}: some weights have a std of about 1: np.random.randn is not multiplied by '

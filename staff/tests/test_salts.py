@@ -21,7 +21,8 @@ import pytest
 
 from staff.grading import api, mistakes as M
 from staff.tests import test_mistakes as TM
-from staff.tests.test_mistakes import ROOT, write_alt_package, write_package
+from staff.tests.test_mistakes import (ROOT, starter, write_alt_package,  # noqa: F401
+                                       write_package)
 
 SALTS = [('salt-%d' % k).encode() for k in range(int(os.environ.get('CS231N_SALTS', '24')))]
 
@@ -70,14 +71,6 @@ def _failures(runs):
 def _variants():
     from staff.tests.test_grading import ALTERNATIVE_FORMULATIONS
     return ALTERNATIVE_FORMULATIONS
-
-
-@pytest.fixture(scope='module')
-def starter(tmp_path_factory):
-    from staff.release import starter as REL
-    out = str(tmp_path_factory.mktemp('salts') / 'starter')
-    REL.release(out)
-    return out
 
 
 @pytest.mark.parametrize('who', ['model answers', 'alternative solution',
