@@ -1033,21 +1033,34 @@ def _closer(got, a, b, scale):
     return a if _error(got, a, scale) < _error(got, b, scale) else b
 
 
+def _per_gradient(part, got, alternative):
+    """Per layer mode: (comparisons of every training step, {gradient name: set of
+    whether the alternative was nearer, over the steps}). alternative(name,
+    right grads, grads without L2, reg) is a wrong value for that gradient, or
+    None; the student's gradient is compared with whichever of the two is nearer."""
+    for mode, steps in _regularized_steps(part, got):
+        comparisons, chosen = [], {}
+        for loss, grads, right_loss, right, bare, reg, params in steps:
+            wrong = dict(right)
+            for name in right:
+                other = alternative(name, right, bare, reg)
+                if other is not None:
+                    wrong[name] = _closer(grads[name], other, right[name], _grad_scale(right))
+                    chosen.setdefault(name, set()).add(wrong[name] is other)
+            comparisons += _step_comparisons(loss, grads, right_loss, wrong, right_loss, right)
+        yield comparisons, chosen
+
+
 @mistake(NET_PARTS, 'reg-missing-in-some-gradients',
          '{fn}: the gradient of some weight matrices has no L2 term, while the loss and the '
          "other weights' gradients have it: every W's gradient gets reg * W",
          'loss and grads of the training steps, reg > 0')
 def _(got, part):
-    for mode, steps in _regularized_steps(part, got):
-        comparisons, missing, present = [], set(), set()
-        for loss, grads, right_loss, right, bare, reg, params in steps:
-            wrong = dict(right)
-            for name in right:
-                if name[0] == 'W' and reg > 0:
-                    wrong[name] = _closer(grads[name], bare[name], right[name],
-                                          _grad_scale(right))
-                    (missing if wrong[name] is bare[name] else present).add(name)
-            comparisons += _step_comparisons(loss, grads, right_loss, wrong, right_loss, right)
+    def without_l2(name, right, bare, reg):
+        return bare[name] if name[0] == 'W' and reg > 0 else None
+    for comparisons, chosen in _per_gradient(part, got, without_l2):
+        missing = {name for name, nearer in chosen.items() if True in nearer}
+        present = {name for name, nearer in chosen.items() if False in nearer}
         if missing and present - missing and _named(comparisons):
             return True
     return False
@@ -1058,18 +1071,9 @@ def _(got, part):
          "that each normalization layer's backward pass returns",
          'loss and grads of the training steps')
 def _(got, part):
-    for mode, steps in _regularized_steps(part, got):
-        comparisons = []
-        for loss, grads, right_loss, right, bare, reg, params in steps:
-            wrong = dict(right)
-            for name in right:
-                if name.startswith(('gamma', 'beta')):
-                    wrong[name] = _closer(grads[name], np.zeros_like(right[name]), right[name],
-                                          _grad_scale(right))
-            comparisons += _step_comparisons(loss, grads, right_loss, wrong, right_loss, right)
-        if _named(comparisons):
-            return True
-    return False
+    def zero(name, right, bare, reg):
+        return np.zeros_like(right[name]) if name.startswith(('gamma', 'beta')) else None
+    return any(_named(comparisons) for comparisons, _ in _per_gradient(part, got, zero))
 
 
 @mistake('fc_net_dropout', 'dropout-never-applied',
