@@ -110,19 +110,29 @@ def as_user(user):
             '--no-new-privs', '--']
 
 
-def bwrap_works(user=None, python=None):
-    """True if bubblewrap can start this Python in the sandbox built here."""
+def bwrap_problem(user=None, python=None):
+    """None if bubblewrap can start this Python in the sandbox built here, else
+    why not, in one line that ends with bubblewrap's own error."""
     if not shutil.which('bwrap'):
-        return False
+        return 'bwrap is not installed (Debian package bubblewrap)'
     box = Box(user, 'bwrap')
     try:
         argv = bwrap_argv(box, python or sys.executable, user) + ['-c', 'import numpy']
         p = subprocess.run(as_user(user) + argv, capture_output=True, timeout=60)
-        return p.returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+    except (OSError, subprocess.SubprocessError) as e:
+        return 'bwrap could not be started (%s)' % e
     finally:
         box.remove()
+    if p.returncode == 0:
+        return None
+    said = p.stderr.decode('utf-8', 'replace').strip().splitlines()
+    return 'bwrap exited with status %d: %s' % (p.returncode, said[-1][:300] if said else
+                                                'no message')
+
+
+def bwrap_works(user=None, python=None):
+    """True if bubblewrap can start this Python in the sandbox built here."""
+    return bwrap_problem(user, python) is None
 
 
 _chosen = {}
@@ -147,15 +157,22 @@ def choose(kind='auto', python=None):
             'does not exist (create it: useradd --system --no-create-home --shell '
             '/usr/sbin/nologin %s), or pass --trusted for the staff\'s own code'
             % (SANDBOX_USER, SANDBOX_USER))
+    problem = None
     if kind in ('auto', 'bwrap'):
-        if bwrap_works(user, python):
+        problem = bwrap_problem(user, python)
+        if problem is None:
             return _chosen.setdefault(key, Sandbox('bwrap', user))
         if kind == 'bwrap':
             raise SandboxUnavailable(
-                'bubblewrap cannot run here (install the Debian package bubblewrap; it needs '
-                'unprivileged user namespaces)')
+                'bubblewrap cannot run here: %s (install the Debian package bubblewrap; it '
+                'needs unprivileged user namespaces)' % problem)
     if root:
-        return _chosen.setdefault(key, Sandbox('user', user))
+        note = 'bubblewrap unavailable: %s' % problem if problem else ''
+        if problem:
+            # Said once, where the staff see it: a weaker sandbox is never silent.
+            print('sandbox: bubblewrap cannot run here, grading as the sandbox user %s '
+                  'instead: %s' % (SANDBOX_USER, problem), file=sys.stderr)
+        return _chosen.setdefault(key, Sandbox('user', user, note))
     raise SandboxUnavailable(
         'refusing to run untrusted code: no sandbox here. Install bubblewrap (Debian package '
         'bubblewrap, with unprivileged user namespaces), or run the grader as root with the '
@@ -165,20 +182,36 @@ def choose(kind='auto', python=None):
 
 def check_private(sandbox, paths):
     """Raise SandboxUnavailable if the sandbox user can read any of `paths`
-    (user mode only: there the filesystem's permissions are the only wall)."""
+    (user mode only: there the filesystem's permissions are the only wall).
+
+    Fails closed: a probe that cannot start, is killed, times out or does not
+    report its last line refuses grading too, with the reason."""
     if sandbox.kind != 'user':
         return
+    done = 'privacy check done'
     probe = ('import os, sys\n'
              'for p in sys.argv[1:]:\n'
              '    try:\n'
              '        os.listdir(p) if os.path.isdir(p) else open(p, "rb").close()\n'
              '        print(p)\n'
              '    except OSError:\n'
-             '        pass\n')
+             '        pass\n'
+             'print(%r)\n' % done)
     existing = [os.path.abspath(p) for p in paths if os.path.exists(p)]
-    out = subprocess.run(as_user(sandbox.user) + [sys.executable, '-I', '-c', probe] + existing,
-                         capture_output=True, text=True, timeout=60, cwd='/')
-    readable = [line for line in out.stdout.splitlines() if line]
+    refuse = ('refusing to grade: could not check, as the sandbox user %s, that it cannot read '
+              'the grader\'s files (%%s)' % SANDBOX_USER)
+    try:
+        out = subprocess.run(as_user(sandbox.user) + [sys.executable, '-I', '-c', probe]
+                             + existing, capture_output=True, text=True, timeout=60, cwd='/')
+    except (OSError, subprocess.SubprocessError) as e:
+        raise SandboxUnavailable(refuse % e)
+    lines = [line for line in out.stdout.splitlines() if line]
+    if out.returncode != 0 or not lines or lines[-1] != done:
+        said = (out.stderr.strip().splitlines() or ['no message'])[-1][:300]
+        how = 'ended before its last line' if out.returncode == 0 else \
+            describe_exit(out.returncode).split(' (')[0]
+        raise SandboxUnavailable(refuse % ('the check %s: %s' % (how, said)))
+    readable = lines[:-1]
     if readable:
         raise SandboxUnavailable(
             'refusing to grade: the sandbox user %s can read %s; make it private to root '
@@ -228,9 +261,11 @@ class Box:
 
 
 def _python_paths(python):
-    """Folders the interpreter needs: its installation and its environment's."""
+    """Folders the interpreter needs: its installation, its environment's, and
+    what its sys.path adds (a .pth file naming another environment)."""
     probe = subprocess.run([python, '-I', '-c', 'import sys, site, json; print(json.dumps('
-                            '[sys.base_prefix, sys.prefix, sys.executable] + site.getsitepackages()))'],
+                            '[sys.base_prefix, sys.prefix, sys.executable] + site.getsitepackages()'
+                            ' + [p for p in sys.path if p]))'],
                            capture_output=True, text=True, timeout=60)
     try:
         paths = json.loads(probe.stdout)
@@ -254,8 +289,11 @@ def bwrap_argv(box, python, user=None):
     """The bwrap command line up to the program to run (the interpreter)."""
     if python not in _paths_cache:
         _paths_cache[python] = _python_paths(python)
+    # The empty mounts first: a later --tmpfs /tmp would hide a Python, a venv or
+    # a box that lives under /tmp (a clone there, a CI workspace, mkdtemp's box).
     argv = ['bwrap', '--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL',
-            '--clearenv']
+            '--clearenv', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+            '--tmpfs', '/dev/shm']
     for top in ('/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'):
         if os.path.islink(top):
             argv += ['--symlink', os.readlink(top), top]
@@ -265,8 +303,7 @@ def bwrap_argv(box, python, user=None):
         argv += ['--ro-bind-try', f, f]
     for folder in _paths_cache[python]:
         argv += ['--ro-bind', folder, folder]
-    argv += ['--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/dev/shm',
-             '--dir', IN_BOX,
+    argv += ['--dir', IN_BOX,
              '--ro-bind', box.work, IN_BOX + '/work', '--ro-bind', box.grader, IN_BOX + '/grader',
              '--bind', box.scratch, IN_BOX + '/scratch', '--chdir', IN_BOX + '/scratch']
     for key, value in _env(IN_BOX + '/scratch').items():

@@ -586,6 +586,63 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
     assert carol['total'] == rubric.total
 
 
+def _venv_under_tmp(tmp_root):
+    """A venv under /tmp, in a folder with a space, reached also through a
+    symlink, whose .pth file adds this environment's packages: (python, python
+    through the symlink)."""
+    import site
+    import sysconfig
+    venv = os.path.join(tmp_root, 'a venv')
+    base = os.path.join(sys.base_prefix, 'bin', 'python3')
+    subprocess.run([base, '-m', 'venv', '--without-pip', venv], check=True, timeout=120)
+    purelib = subprocess.run([os.path.join(venv, 'bin', 'python'), '-c',
+                              'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    with open(os.path.join(purelib, 'grader-packages.pth'), 'w') as f:
+        f.write('\n'.join(site.getsitepackages() + [sysconfig.get_paths()['purelib']]) + '\n')
+    os.symlink(venv, os.path.join(tmp_root, 'linked venv'))
+    for here, dirs, files in os.walk(tmp_root):     # the sandbox user must read it
+        os.chmod(here, 0o755)
+    return (os.path.join(venv, 'bin', 'python'),
+            os.path.join(tmp_root, 'linked venv', 'bin', 'python'))
+
+
+@pytest.mark.skipif(not shutil.which('bwrap') or not SB.bwrap_works(SB.sandbox_user()
+                    if os.geteuid() == 0 else None), reason='bubblewrap does not run here')
+def test_bubblewrap_runs_a_python_that_lives_under_tmp(starter, rubric, subs):
+    """A clone or a CI workspace under /tmp: the sandbox's own /tmp must not hide
+    the venv (the tmpfs is mounted before the binds), through a symlink too."""
+    import tempfile
+    tmp_root = tempfile.mkdtemp(prefix='cs231n venv ', dir='/tmp')
+    try:
+        user = SB.sandbox_user() if os.geteuid() == 0 else None
+        for k, python in enumerate(_venv_under_tmp(tmp_root)):
+            assert SB.bwrap_problem(user, python) is None
+            result = grader.grade(make_submission(starter, subs, 'tmp_venv%d' % k), starter, rubric,
+                                  settings=SETTINGS, sandbox=SB.Sandbox('bwrap', user),
+                                  python=python, heldout=HELDOUT)
+            assert result.total == rubric.total, [(p.name, p.message) for p in result.parts
+                                                  if not p.passed]
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or SB.sandbox_user() is None,
+                    reason='needs root and the sandbox user')
+def test_privacy_check_fails_closed(tmp_path, monkeypatch):
+    """A probe that cannot run to its end refuses grading, with the reason."""
+    box = SB.Sandbox('user', SB.sandbox_user())
+    private = tmp_path / 'private'
+    private.mkdir(mode=0o700)
+    SB.check_private(box, [str(private)])      # runs to its end: nothing readable
+    monkeypatch.setattr(SB.sys, 'executable', '/nonexistent/python')
+    with pytest.raises(SB.SandboxUnavailable, match='could not check'):
+        SB.check_private(box, [str(private)])
+    monkeypatch.setattr(SB.sys, 'executable', '/bin/false')
+    with pytest.raises(SB.SandboxUnavailable, match='could not check'):
+        SB.check_private(box, [str(private)])
+
+
 # ---------------------------------------------------------------------------
 # Parts of the machinery
 
