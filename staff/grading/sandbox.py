@@ -174,10 +174,10 @@ def choose(kind='auto', python=None):
                   'instead: %s' % (SANDBOX_USER, problem), file=sys.stderr)
         return _chosen.setdefault(key, Sandbox('user', user, note))
     raise SandboxUnavailable(
-        'refusing to run untrusted code: no sandbox here. Install bubblewrap (Debian package '
-        'bubblewrap, with unprivileged user namespaces), or run the grader as root with the '
-        'sandbox user %s (as under Gradescope); --trusted grades the staff\'s own code without '
-        'one' % SANDBOX_USER)
+        'refusing to run untrusted code: no sandbox here (%s). Install bubblewrap (Debian '
+        'package bubblewrap, with unprivileged user namespaces), or run the grader as root with '
+        'the sandbox user %s (as under Gradescope); --trusted grades the staff\'s own code '
+        'without one' % (problem, SANDBOX_USER))
 
 
 def check_private(sandbox, paths):

@@ -520,7 +520,8 @@ def test_sigterm_of_a_batch_leaves_a_resumable_state(tmp_path, starter, rubric):
 
 def test_no_sandbox_refuses_with_both_ways(monkeypatch):
     """Without bubblewrap and without root, grading untrusted code is refused in one line."""
-    monkeypatch.setattr(SB, 'bwrap_works', lambda *a, **k: False)
+    monkeypatch.setattr(SB, 'bwrap_problem', lambda *a, **k: 'bwrap: no permissions to create '
+                        'a new namespace')
     monkeypatch.setattr(SB.os, 'geteuid', lambda: 1000)
     SB._chosen.clear()
     try:
@@ -530,4 +531,5 @@ def test_no_sandbox_refuses_with_both_ways(monkeypatch):
         SB._chosen.clear()
     message = str(e.value)
     assert 'bubblewrap' in message and 'root' in message and '--trusted' in message
+    assert 'no permissions to create a new namespace' in message     # bubblewrap's own words
     assert '\n' not in message
