@@ -22,7 +22,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from staff.alt_solution import run as ALT  # noqa: E402
-from staff.grading import grader, mistakes as M, report as REP, submission as SUB  # noqa: E402
+from staff.assignment import mistakes as M  # noqa: E402
+from staff.grading import grader, report as REP, submission as SUB  # noqa: E402
 from staff.release import regions as R, starter as REL  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""What the hidden grading tests (staff/grading/parts/*.py) are written with.
+"""What the hidden grading tests (an assignment's parts) are written with.
 
 A part is a group of student functions worth some points in the rubric. It
 has two halves, and both run in the grading process:
@@ -97,7 +97,7 @@ def part(name, functions=(), partial=False, group='layers'):
 # ---------------------------------------------------------------------------
 # Judging helpers
 
-def case_part(name, cases, probe, judge, module='cs231n.layers', functions=None):
+def case_part(name, cases, probe, judge, module, functions=None):
     """A part that runs the student's code on every case of cases() and judges each.
 
     Inputs:
@@ -105,6 +105,7 @@ def case_part(name, cases, probe, judge, module='cs231n.layers', functions=None)
     - cases: A function returning the list of cases (called in both processes)
     - probe(S, mod, case): Drives the student's code through the session S (mod
       is the student's `module`, a Remote) on one case; returns what to emit
+    - module: The student's module the probe gets (e.g. 'cs231n.layers')
     - judge(result, case): In the grading process, raises Fail if the result
       of one case is wrong
 

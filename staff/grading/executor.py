@@ -10,10 +10,10 @@ JSON on CMD_FD) and it answers each on MSG_FD:
     fetch EXPR                 -> the value itself (arrays, numbers, lists, dicts)
     put VALUE                  -> a reference to a new object (a dict the student may change)
     setitem EXPR KEY VALUE     -> EXPR[KEY] = VALUE
-    layers MODE                -> the student's nets call the staff's layers ('reference':
-                                  each call is answered by the grading process, which
-                                  keeps the caches), their own, or their own with some
-                                  functions' results reported ('record')
+    layers MODE MODULE         -> the student's code calls the staff's functions of MODULE
+                                  ('reference': each call is answered by the grading
+                                  process, which keeps the caches), or its own ('own'),
+                                  with some functions' results reported (RECORD)
 
 EXPR is ["h", N] (an object it holds), ["attr", EXPR, NAME] or ["item", EXPR, KEY].
 Before any student code runs it limits its own memory, CPU time, file sizes and
@@ -31,10 +31,6 @@ import types
 # -I leaves the script's folder off sys.path: protocol.py lies beside this file.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import protocol  # noqa: E402
-
-STUDENT_MODULES = ('cs231n.layers', 'cs231n.layer_utils', 'cs231n.classifiers.fc_net',
-                   'cs231n.optim')
-
 
 class StudentError(Exception):
     """A student function raised, or could not be run; the message says why."""
@@ -108,6 +104,7 @@ class Executor:
         self.channel = channel
         self.workspace = job['workspace']
         self.quarantine = dict(job.get('quarantine', {}))   # qualified name -> reason
+        self.modules = [str(m) for m in job.get('modules', [])]   # where quarantine looks
         self.stubbed = set()
         self.objects = {}
         self.next_handle = 1
@@ -178,7 +175,8 @@ class Executor:
             self.resolve(cmd['obj'])[self.decode(cmd['key'])] = self.decode(cmd['value'])
             return {'event': 'result'}
         if op == 'layers':
-            self.set_layers(cmd.get('mode'), cmd.get('names', []), cmd.get('record', []))
+            self.set_layers(cmd.get('mode'), cmd.get('module'), cmd.get('names', []),
+                            cmd.get('record', []))
             return {'event': 'result'}
         raise protocol.ProtocolError('unknown command %r' % op)
 
@@ -245,11 +243,11 @@ class Executor:
             return result
         return record
 
-    def set_layers(self, mode, names, record):
+    def set_layers(self, mode, module, names, record):
         for undo in reversed(self.restore):
             undo()
         self.restore = []
-        layers = sys.modules.get('cs231n.layers')
+        layers = sys.modules.get(module) if isinstance(module, str) else None
         if mode is None or layers is None:
             return
         for name in names if mode == 'reference' else record:
@@ -294,7 +292,7 @@ class Executor:
                 raise Stopped(_message)
 
             cls_name, _, attr = qualname.rpartition('.')
-            for name in STUDENT_MODULES:
+            for name in self.modules:
                 owner = getattr(sys.modules.get(name), cls_name, None) if cls_name \
                     else sys.modules.get(name)
                 fn = getattr(owner, attr, None) if owner is not None else None

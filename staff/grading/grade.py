@@ -41,7 +41,7 @@ import tempfile
 import time
 
 from staff.release import starter as REL
-from . import grader, models, results, sandbox
+from . import assignment as A, grader, results, sandbox
 
 ROOT = REL.ROOT
 
@@ -162,7 +162,7 @@ def main(argv=None):
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     parser.add_argument('--heldout', metavar='FILE.npz',
                         help='score the saved models on these held-out images (written by '
-                        'staff.grading.models.save_heldout; default: the local CIFAR-10)')
+                        'staff.assignment.models.save_heldout; default: the local CIFAR-10)')
     how = parser.add_mutually_exclusive_group()
     how.add_argument('--sandbox', choices=('auto',) + sandbox.KINDS[:2], default='auto',
                      help='how the students\' code is isolated (default: bwrap where it works, '
@@ -195,7 +195,7 @@ def main(argv=None):
         sandbox.check_private(box, [os.path.join(ROOT, 'staff'), folder, out]
                               + ([args.starter] if args.starter else []))
         key = grader_key(out)
-        heldout = models.load_heldout(args.heldout) if args.heldout else None
+        heldout = A.current().load_data(ROOT, args.heldout) if args.heldout else None
     except (sandbox.SandboxUnavailable, OSError, ValueError, KeyError) as e:
         print('grade: %s' % e, file=sys.stderr)
         return 1
@@ -210,10 +210,10 @@ def main(argv=None):
             starter = os.path.join(tmp, 'starter')
             REL.release(starter)
         if heldout is None and rubric.accuracies:
-            heldout = models.heldout_for(ROOT)
+            heldout = A.current().load_data(ROOT)
         fp = grader.fingerprint(starter, rubric)
         if heldout is not None:     # other held-out images, other grades
-            fp = hashlib.sha256((fp + models.digest(heldout)).encode()).hexdigest()
+            fp = hashlib.sha256((fp + A.current().data_digest(heldout)).encode()).hexdigest()
         stored, todo = {}, []
         for z in zips:
             done = None if args.force else load_done(

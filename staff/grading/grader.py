@@ -8,8 +8,9 @@
    the sandbox (session.py, sandbox.py, executor.py): the executor gets the
    calls to make and their inputs, never a probe, a reference or a judge.
    The inputs are drawn from seeds mixed with a secret drawn for this grading.
-4. Judge each part here with the staff references (parts/), and score each
-   saved model on the held-out images with the staff's layers (models.py).
+4. Judge each part here, and grade the rubric's other lines (the saved models'
+   accuracies) from the submission's files, with the assignment's own code
+   (assignment.py says what an assignment provides).
 
 Nothing the student's code does can write the result: the caller writes it,
 after the student's processes are gone.
@@ -22,10 +23,13 @@ import sys
 import tempfile
 import time
 
-from . import api, mistakes, models, rubric as RUB, sandbox as SB, session, submission
+from . import api, assignment as A, rubric as RUB, sandbox as SB, session, submission
 from .api import Fail
 
 GRADER_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# What the engine itself imports from outside staff/grading (relative to GRADER_ROOT).
+SOURCES = ('staff/__init__.py', 'staff/release/__init__.py', 'staff/release/regions.py',
+           'cs231n/_files.py')
 
 
 class PartResult:
@@ -66,30 +70,30 @@ class GradeResult:
 def load_parts(grader_root=GRADER_ROOT):
     if grader_root not in sys.path:
         sys.path.append(grader_root)
-    import staff.grading.parts
-    return staff.grading.parts.load_parts()
+    return A.current().load_parts()
 
 
 def load_rubric(path=None, grader_root=GRADER_ROOT):
     parts = load_parts(grader_root)
-    path = path or os.path.join(grader_root, 'staff', 'grading', 'parts', 'rubric.txt')
-    return RUB.load(path, known_parts=list(parts))
+    return RUB.load(path or A.current().RUBRIC, known_parts=list(parts))
 
 
 def fingerprint(starter_dir, rubric, grader_root=GRADER_ROOT):
     """A hash of everything a grade depends on besides the submission: the
-    rubric, the grading code, the hidden tests and the starter's package."""
+    rubric, the engine, the assignment (hidden tests, references) and the
+    starter's package."""
+    assignment = A.current()
     h = hashlib.sha256(rubric.text.encode('utf-8'))
     folders = [os.path.join(grader_root, 'staff', 'grading'),
-               os.path.join(starter_dir, 'cs231n')]
-    files = [os.path.join(grader_root, 'staff', 'release', 'regions.py'),
-             os.path.join(grader_root, 'tools', 'collect_submission.py'),
-             os.path.join(grader_root, 'cs231n', 'saved_model.py')]
+               os.path.dirname(os.path.abspath(assignment.__file__)),
+               os.path.join(starter_dir, assignment.PACKAGE)]
+    files = [os.path.join(grader_root, rel) for rel in SOURCES + tuple(assignment.SOURCES)]
     for folder in folders:
         for here, dirs, names in os.walk(folder):
             dirs[:] = sorted(d for d in dirs if d != '__pycache__' and not d.startswith('.')
                              and d != 'cifar-10-batches-py')
-            files += [os.path.join(here, n) for n in sorted(names) if n.endswith('.py')]
+            files += [os.path.join(here, n) for n in sorted(names)
+                      if n.endswith(('.py', '.txt'))]
     for path in files:
         h.update(os.path.relpath(path, os.path.dirname(path)).encode())
         with open(path, 'rb') as f:
@@ -106,11 +110,11 @@ def judge_part(part, run, points):
     kw = dict(output=run.output, output_bytes=run.output_bytes, seconds=run.seconds)
     if run.error and not (part.partial and run.data):
         return PartResult(part.name, 'part', points, False, run.error,
-                          mistakes=mistakes.name_mistakes(part.name, {'__error__': run.error}),
+                          mistakes=A.current().name_mistakes(part.name, {'__error__': run.error}),
                           **kw)
     if '__error__' in run.data:
         message = str(run.data['__error__'])
-        named = mistakes.name_mistakes(part.name, {'__error__': message})
+        named = A.current().name_mistakes(part.name, {'__error__': message})
         if _not_implemented(message):
             message = 'not implemented: ' + message
         return PartResult(part.name, 'part', points, False, message, mistakes=named, **kw)
@@ -122,8 +126,8 @@ def judge_part(part, run, points):
             message = run.error
         elif _not_implemented(message):
             message = 'not implemented: ' + message
-        # The classic mistakes whose results these match, by name (mistakes.py).
-        named = mistakes.name_mistakes(part.name, run.data)
+        # The known mistakes whose results these match, by name.
+        named = A.current().name_mistakes(part.name, run.data)
         return PartResult(part.name, 'part', points, False, message, mistakes=named, **kw)
     except Exception as e:  # results of an unexpected shape or type
         message = run.error or 'your results could not be checked (%s: %s)' % (
@@ -148,12 +152,13 @@ def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT,
     """Grade the submission at `path` (zip or folder) against the starter in starter_dir.
 
     Inputs:
-    - rubric: a rubric.Rubric (default: staff/grading/parts/rubric.txt)
+    - rubric: a rubric.Rubric (default: the assignment's)
     - sandbox: a sandbox.Sandbox, or the kind to choose ('auto', 'bwrap', 'user';
       'none' only for trusted code); SandboxUnavailable if none can run here
     - settings: overrides of the rubric's settings (e.g. {'part_timeout': 5})
     - workdir: where the temporary workspace goes (default: the system's)
-    - heldout: a models.HeldOut (default: the bundle's, else built from the local data)
+    - heldout: what the rubric's other lines are graded with (the assignment's
+      load_data: the bundle's held-out images, else built from the local data)
     """
     started = time.monotonic()
     parts = load_parts(grader_root)
@@ -167,25 +172,26 @@ def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT,
     except submission.Refused as e:
         return refused(student, rubric, 'Submission refused: %s' % e, time.monotonic() - started)
 
-    from .parts import references
+    assignment = A.current()
     salt = secrets.token_bytes(16)
     workspace = tempfile.mkdtemp(prefix='cs231n-grading-', dir=workdir)
     try:
         notes += submission.build_workspace(starter_dir, files, workspace)
         with api.case_salt(salt):
             runs, report = session.run_parts(workspace, groups_of(rubric, parts), parts,
-                                             settings, box, references.LAYERS, python)
+                                             settings, box, assignment, python)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
     results = []
-    heldout = heldout or (models.heldout_for(grader_root) if rubric.accuracies else None)
+    others = [i for i in rubric.items if i.kind != 'part']
+    heldout = heldout or (assignment.load_data(grader_root) if others else None)
     with api.case_salt(salt):
         for item in rubric.items:
             if item.kind == 'part':
                 results.append(judge_part(parts[item.name], runs[item.name], item.points))
             else:
-                passed, message = models.grade_accuracy(item, files, heldout)
-                results.append(PartResult(item.name, 'accuracy', item.points, passed, message))
+                passed, message = assignment.grade_item(item, files, heldout)
+                results.append(PartResult(item.name, item.kind, item.points, passed, message))
     result = GradeResult(student, results, notes, seconds=time.monotonic() - started)
     result.sandbox = dict(report, kind=box.describe())
     return result

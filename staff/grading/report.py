@@ -5,7 +5,7 @@
 OUT/report.html holds, for the staff:
 - the distribution of the totals and each rubric item's pass rate (plots,
   embedded as PNG data: the page opens from disk, with no server and no network);
-- the named mistakes (staff/grading/mistakes.py), ranked by how many students
+- the named mistakes (the assignment's name_mistakes), ranked by how many students
   made them, with the students;
 - the submissions the grader could not grade, and why;
 - code similarity between the students' solution regions, with copydetect
@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from staff.release import regions as R
-from . import submission as SUB
+from . import assignment as A, submission as SUB
 
 THRESHOLD = 0.5        # a pair is listed when one side shares this fraction of its code
 MAX_PAIRS = 50         # listed at most, the most similar first
@@ -47,7 +47,7 @@ MIN_SHARED = 100       # a pair shares at least this many characters of tokenize
 def starter_code(starter_dir):
     """{path: text} of the starter's files that hold solution regions."""
     out = {}
-    for rel in SUB.CODE:
+    for rel in A.current().CODE:
         path = os.path.join(starter_dir, rel)
         if os.path.isfile(path):
             with open(path, encoding='utf-8') as f:

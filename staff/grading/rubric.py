@@ -1,6 +1,6 @@
 """The rubric: points per part, the trained models' accuracy checks, and limits.
 
-It lives in staff/grading/parts/rubric.txt (format described at its top).
+The assignment names its file (staff/assignment/rubric.txt here; format described at its top).
 """
 import hashlib
 import shlex

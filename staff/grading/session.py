@@ -13,11 +13,12 @@ A Remote names an object the executor holds; attributes and items of it
 arguments may mix values and Remotes. So the executor gets the inputs of
 each call and nothing else: no probe, no reference, no judge.
 
-In S.layers('reference') the student's nets call the staff's layers: the
-executor asks back for each call, answered here with parts/references.py
-(caches stay here, as tokens). In S.layers('own') they call their own, and
-the calls of dropout_forward are recorded (S.records) so that a judge can
-check the net against the masks the student's own dropout drew.
+In S.layers('reference') the student's code calls the staff's functions (the
+assignment's REFERENCES, e.g. its layers) instead of its own: the executor
+asks back for each call, answered here (caches stay here, as tokens). In
+S.layers('own', record=[...]) it calls its own, and the calls of the functions
+named in `record` are reported (S.records), so that a judge can check a net
+against, say, the masks the student's own dropout drew.
 
 run_parts() runs groups of parts, each group in its own executor (a fresh
 one after a part hangs, crashes or floods the output), and returns what
@@ -102,7 +103,8 @@ class Session:
     def __init__(self, child, run, deadline, quarantine, references):
         self.child, self.run, self.deadline = child, run, deadline
         self.quarantine = quarantine
-        self.references = references       # {name: reference layer}
+        # (module, {name: staff function}) answering the student's calls in 'reference' mode
+        self.references_module, self.references = references
         self.mode = None
         self.records = []
         self.caches = {}
@@ -143,12 +145,13 @@ class Session:
         self.run.data[key] = self.fetch(value)
 
     @contextlib.contextmanager
-    def layers(self, mode):
-        """Within the block the student's nets use the 'reference' layers or their 'own'."""
+    def layers(self, mode, record=()):
+        """Within the block the student's code uses the staff's 'reference' functions,
+        or its 'own', reporting the calls of the functions named in `record`."""
         if mode == 'own' and 'mode:own' in self.quarantine:
             raise StudentError('not run with your own layers: %s' % self.quarantine['mode:own'])
-        self._send({'op': 'layers', 'mode': mode, 'names': sorted(self.references),
-                    'record': ['dropout_forward']})
+        self._send({'op': 'layers', 'mode': mode, 'module': self.references_module,
+                    'names': sorted(self.references), 'record': list(record)})
         self.mode, self.records, self.caches = mode, [], {}
         try:
             yield
@@ -239,7 +242,7 @@ def _short(error):
     return 'crashed the grading process'
 
 
-def run_parts(workspace, groups, parts, settings, sandbox, references, python=None):
+def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=None):
     """Run the probes of `groups` (lists of part names) on the workspace.
 
     Each group runs in executors of its own, so that nothing the student's code
@@ -250,7 +253,8 @@ def run_parts(workspace, groups, parts, settings, sandbox, references, python=No
     - parts: {name: api.Part}
     - settings: the rubric's settings (part_timeout, memory_mb, output_kb, file_mb,
       submission_timeout)
-    - sandbox: a sandbox.Sandbox; references: {name: staff layer}
+    - sandbox: a sandbox.Sandbox; assignment: the assignment (assignment.py): its
+      STUDENT_MODULES and REFERENCES
 
     Returns ({part name: PartRun}, the executor's report on its limits).
     """
@@ -264,7 +268,8 @@ def run_parts(workspace, groups, parts, settings, sandbox, references, python=No
 
     def new_child(group):
         job = {'memory_mb': settings['memory_mb'], 'file_mb': settings['file_mb'],
-               'cpu_seconds': int(timeout * len(group) + 120), 'quarantine': dict(quarantine)}
+               'cpu_seconds': int(timeout * len(group) + 120), 'quarantine': dict(quarantine),
+               'modules': list(assignment.STUDENT_MODULES)}
         return Child(sandbox, workspace, job, python)
 
     # With namespaces every group's executor starts now: they import numpy side by
@@ -286,7 +291,8 @@ def run_parts(workspace, groups, parts, settings, sandbox, references, python=No
                 run.output_limit = output_limit
                 child.output_sink = run.add_output
                 part_started = time.monotonic()
-                S = Session(child, run, part_started + timeout, quarantine, references)
+                S = Session(child, run, part_started + timeout, quarantine,
+                            assignment.REFERENCES)
                 try:
                     try:
                         child.start()

@@ -1,8 +1,8 @@
 """Read a submission safely and splice the student's regions into the starter.
 
-A submission is the zip tools/collect_submission.py writes (code, executed
-notebooks, saved models), or a folder
-holding its files (Gradescope extracts an uploaded zip into
+A submission is a zip of the assignment's FILES (for this repository's, the
+zip tools/collect_submission.py writes: code, executed notebooks, saved
+models), or a folder holding its files (Gradescope extracts an uploaded zip into
 /autograder/submission), or a folder holding one such zip. Nothing of it is
 ever extracted to disk as it is: the grader reads the few files it needs
 into memory, after refusing the whole zip if any member is unsafe (an
@@ -21,11 +21,9 @@ import stat
 import zipfile
 
 from staff.release import regions as R
-from tools import collect_submission as CS
 
-CODE = list(CS.CODE)
-NOTEBOOKS = list(CS.NOTEBOOKS)
-MODELS = list(CS.MODELS)
+from . import assignment as A
+
 MAX_MEMBER = 64 * 1024 * 1024
 MAX_TOTAL = 256 * 1024 * 1024
 MAX_MEMBERS = 5000
@@ -90,14 +88,15 @@ def read_zip(path):
 def _locate(names):
     """{expected path: member name}: the files may sit under a common folder."""
     wanted, notes = {}, []
+    anchor = A.current().ANCHOR
     prefix = None
     for name in sorted(names, key=len):
-        if name.endswith('cs231n/layers.py') and '__MACOSX' not in name:
-            prefix = name[:-len('cs231n/layers.py')]
+        if name.endswith(anchor) and '__MACOSX' not in name:
+            prefix = name[:-len(anchor)]
             break
     if prefix is None:
         prefix = ''
-    for rel in CODE + NOTEBOOKS + MODELS:
+    for rel in A.current().FILES:
         if prefix + rel in names:
             wanted[rel] = prefix + rel
             continue
@@ -121,13 +120,14 @@ def read_folder(folder):
         for name in files:
             found[os.path.relpath(os.path.join(here, name), folder).replace(os.sep, '/')] = \
                 os.path.join(here, name)
-    if not any(rel.endswith('cs231n/layers.py') for rel in found):
+    if not any(rel.endswith(A.current().ANCHOR) for rel in found):
         zips = [rel for rel in found if rel.endswith('.zip')]
         if len(zips) == 1:
             return read_zip(found[zips[0]])
         if len(zips) > 1:
-            raise Refused('the submission holds %d zip files (%s) and no cs231n/ folder; '
-                          'submit one zip' % (len(zips), ', '.join(sorted(zips)[:5])))
+            raise Refused('the submission holds %d zip files (%s) and no %s/ folder; '
+                          'submit one zip' % (len(zips), ', '.join(sorted(zips)[:5]),
+                                              A.current().PACKAGE))
     wanted, notes = _locate(list(found))
     files = {}
     for rel, name in wanted.items():
@@ -211,15 +211,16 @@ def splice_file(starter_text, rel, student_text, notes):
 
 
 def build_workspace(starter_dir, files, dest):
-    """Write the starter's cs231n package with the student's regions into dest.
+    """Write the starter's package with the student's regions into dest.
 
     Returns notes (one line each) about what could not be used."""
     notes = []
-    src = os.path.join(starter_dir, 'cs231n')
-    shutil.copytree(src, os.path.join(dest, 'cs231n'),
+    package = A.current().PACKAGE
+    src = os.path.join(starter_dir, package)
+    shutil.copytree(src, os.path.join(dest, package),
                     ignore=shutil.ignore_patterns('__pycache__', '*.pyc', 'cifar-10-*', '*.tar.gz',
                                                   '*.part', '.tmp-*'))
-    for folder, _, names in os.walk(os.path.join(dest, 'cs231n')):
+    for folder, _, names in os.walk(os.path.join(dest, package)):
         for name in sorted(names):
             if not name.endswith('.py'):
                 continue

@@ -16,8 +16,8 @@ import numpy as np
 
 from cs231n import saved_model as SM
 from cs231n.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
-from staff.grading import models as MOD
-from staff.grading.parts import references as ref
+from staff.assignment import models as MOD
+from staff.assignment import references as ref
 from tools import collect_submission as CS
 
 HIDDEN = 40

@@ -90,11 +90,11 @@ def server():
 
 def steal(targets):
     """Replace a region: find the staff's answer key by every route a student has."""
-    paths = ['%s/staff/grading/parts/references.py' % t for t in targets]
+    paths = ['%s/staff/assignment/references.py' % t for t in targets]
     return lambda body: [
         '    import gc, importlib, inspect, sys as _sys\n',
         '    found = None\n',
-        '    for name in ("staff.grading.parts.references", "references", "staff.grading.api"):\n',
+        '    for name in ("staff.assignment.references", "references", "staff.grading.api"):\n',
         '        try:\n',
         '            found = importlib.import_module(name)\n',
         '            break\n',
@@ -273,8 +273,9 @@ def hostile_class(starter, folder, out, grader_paths, server_port):
     outside = ['/tmp/%s' % MARKER, '/var/tmp/%s' % MARKER, '/dev/shm/%s' % MARKER,
                os.path.expanduser('~/%s' % MARKER), os.path.join(str(folder), MARKER),
                os.path.join(starter, MARKER)]
-    grader_files = [os.path.join(g, 'staff', 'grading', n) for g in grader_paths
-                    for n in ('__init__.py', 'grader.py', 'parts/references.py')]
+    grader_files = [os.path.join(g, 'staff', n) for g in grader_paths
+                    for n in ('grading/__init__.py', 'grading/grader.py',
+                              'assignment/references.py')]
     peers = [os.path.join(str(folder), 'alice.zip'),
              os.path.join(out, 'results', 'alice.json')]
     subs = {

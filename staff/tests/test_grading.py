@@ -26,7 +26,8 @@ import pytest
 from tools import collect_submission as CS
 from staff.release import regions as R
 from staff.release import starter as REL
-from staff.grading import grader, models as MOD, protocol, results as RES
+from staff.assignment import models as MOD
+from staff.grading import grader, protocol, results as RES
 from staff.grading import rubric as RUB, sandbox as SB, submission as SUB
 from staff.tests import grading_fixtures as G
 
@@ -433,8 +434,8 @@ def test_bundle_holds_what_gradescope_expects(bundle):
         names = set(z.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
     for name in ('setup.sh', 'run_autograder', 'requirements.txt', 'BUILD.txt',
-                 'grader/staff/grading/grader.py', 'grader/staff/grading/parts/rubric.txt',
-                 'grader/staff/grading/parts/nets.py', 'starter/cs231n/layers.py',
+                 'grader/staff/grading/grader.py', 'grader/staff/assignment/rubric.txt',
+                 'grader/staff/assignment/parts/nets.py', 'starter/cs231n/layers.py',
                  'starter/notebooks/03_Dropout.ipynb', 'grader/cs231n/_files.py',
                  'grader/staff/grading/executor.py', 'grader/cs231n/saved_model.py',
                  'grader/heldout.npz', 'staff-requirements.txt'):
@@ -811,7 +812,7 @@ def test_schema_check_catches_bad_results():
 
 def test_references_match_numerical_gradients():
     """The staff references the judges trust, against centered differences."""
-    from staff.grading.parts import references as ref
+    from staff.assignment import references as ref
 
     def num_grad(f, x, h=1e-6):
         g = np.zeros_like(x)

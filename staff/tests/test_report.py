@@ -21,7 +21,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from staff.grading import grader, mistakes as M, report as REP
+from staff.assignment import mistakes as M
+from staff.grading import grader, report as REP
 from staff.tests import test_mistakes as TM
 from tools import collect_submission as CS
 

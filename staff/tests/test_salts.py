@@ -19,7 +19,8 @@ import sys
 
 import pytest
 
-from staff.grading import api, mistakes as M
+from staff.assignment import mistakes as M
+from staff.grading import api
 from staff.tests import test_mistakes as TM
 from staff.tests.test_mistakes import (ROOT, starter, write_alt_package,  # noqa: F401
                                        write_package)
@@ -31,7 +32,7 @@ _CHILD = ('import pickle, sys\n'
           'sys.path[:0] = [workspace, root]\n'
           'from staff.grading import api\n'
           'from staff.tests.test_mistakes import run_probes\n'
-          'from staff.grading import parts as P\n'
+          'from staff.assignment import parts as P\n'
           'names = names.split(",") if names else list(P.load_parts())\n'
           'runs = {}\n'
           'for salt in sys.argv[5:]:\n'
@@ -53,7 +54,7 @@ def probe_under_salts(workspace, parts=(), salts=SALTS):
 
 
 def _failures(runs):
-    from staff.grading import parts as P
+    from staff.assignment import parts as P
     parts = P.load_parts()
     failed = {}
     for salt, data in runs.items():

@@ -11,7 +11,7 @@ import numpy as np
 
 from staff.grading.api import Fail, case_part, check_close, copy_arrays, rng
 
-from . import references as ref
+from .. import references as ref
 
 # The gradients stay away from 0 and epsilon keeps its default size, so that
 # the formulations Kingma & Ba allow (bias corrections folded into the step

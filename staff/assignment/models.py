@@ -91,7 +91,7 @@ def heldout_for(grader_root):
 def accuracy(saved, X, y, mean):
     """Accuracy of a SavedModel on uint8 images X, preprocessed as the notebooks do
     (the training mean image subtracted, in the model's dtype)."""
-    from .parts import references as ref
+    from . import references as ref
     dtype = saved.dtype
     mean = mean.astype(dtype)
     correct = 0

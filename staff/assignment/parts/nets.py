@@ -15,7 +15,7 @@ import numpy as np
 
 from staff.grading.api import Fail, check_close, check_scalar, part, rng
 
-from . import references as ref
+from .. import references as ref
 
 MODES = ('reference', 'own')
 LOSS_TOL, GRAD_TOL = 1e-9, 1e-6
@@ -88,7 +88,7 @@ def _emit_per_mode(S, run):
     once with the student's own; an error is that mode's result."""
     for mode in MODES:
         try:
-            with S.layers(mode):
+            with S.layers(mode, record=['dropout_forward']):
                 S.emit(mode, run())
         except S.Error as e:
             S.emit(mode, {'error': str(e)})

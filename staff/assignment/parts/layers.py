@@ -3,7 +3,7 @@
 Shapes, seeds, dtypes and hyperparameters differ from the public tests and
 the notebooks: multi-dimensional inputs, a batch of one, float32, custom eps
 and momentum, nonzero running statistics, several keep probabilities. Every
-expected value comes from staff/grading/parts/references.py; the tolerances leave
+expected value comes from staff/assignment/references.py; the tolerances leave
 room for any order of rounding (about 1e-14 in float64), never for a wrong
 formula.
 """
@@ -12,8 +12,9 @@ import numpy as np
 from staff.grading.api import (Fail, case_part, check_array, check_close, check_gradients,
                                check_scalar, copy_arrays, part, rng, tolerance)
 
-from . import references as ref
+from .. import references as ref
 
+LAYERS = 'cs231n.layers'      # the student's module these parts test
 TOL64, TOL32 = 1e-7, 2e-3
 
 
@@ -222,7 +223,7 @@ def _bn_forward_part(name, cases, what, check_stats):
         tol = tolerance(x.dtype.name, TOL64, TOL32)
         check_close('batchnorm_forward', 'out (%s)' % what, got['out'], out, tol, label)
         check_stats(got, param, bn_param, tol, label)
-    return case_part(name, cases, probe, judge, functions=['batchnorm_forward'])
+    return case_part(name, cases, probe, judge, LAYERS, functions=['batchnorm_forward'])
 
 
 def _stats_after_a_train_step(got, expected, bn_param, tol, label):
@@ -288,7 +289,7 @@ def _bn_backward_part(name):
         _, cache = ref.batchnorm_forward(*_f64(x, gamma, beta), {'mode': 'train'})
         expected = ref.batchnorm_backward(*_f64(dout), cache)
         check_gradients(name, result, expected, tolerance(x.dtype.name, TOL64, TOL32), label)
-    return case_part(name, bn_backward_cases, probe, judge)
+    return case_part(name, bn_backward_cases, probe, judge, LAYERS)
 
 
 batchnorm_backward = _bn_backward_part('batchnorm_backward')
@@ -330,7 +331,7 @@ def _layernorm_forward_judge(got, case):
 
 
 layernorm_forward = case_part('layernorm_forward', ln_cases, _layernorm_forward_probe,
-                              _layernorm_forward_judge)
+                              _layernorm_forward_judge, LAYERS)
 
 
 def _layernorm_backward_probe(S, layers, case):
@@ -346,7 +347,7 @@ def _layernorm_backward_judge(result, case):
 
 
 layernorm_backward = case_part('layernorm_backward', ln_cases, _layernorm_backward_probe,
-                               _layernorm_backward_judge)
+                               _layernorm_backward_judge, LAYERS)
 
 
 # ---------------------------------------------------------------------------

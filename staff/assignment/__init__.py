@@ -1,0 +1,55 @@
+"""CS231n assignment 2 as the grading engine sees it (staff only; staff/ never ships).
+
+    rubric.txt      points per part, the trained models' accuracy checks, the limits
+    references.py   reference layers, nets and update rules, written from the formulas
+    parts/          the hidden tests: every layer, the nets, the update rules
+    mistakes.py     the known mistakes, named in the feedback when a part fails
+    models.py       the saved models, scored on held-out images with the references
+    notebooks.py    what the executed notebooks printed (compared with models.py)
+
+This package provides what staff/grading/assignment.py asks of an assignment;
+the engine (staff/grading/) loads it by name, and it imports from the engine,
+never the other way round.
+"""
+import os
+
+from tools import collect_submission as _submission
+
+from . import models as _models, references as _references
+from .parts import load_parts  # noqa: F401: part of the interface
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE = 'cs231n'
+ANCHOR = 'cs231n/layers.py'
+CODE = list(_submission.CODE)
+FILES = CODE + list(_submission.NOTEBOOKS) + list(_submission.MODELS)
+STUDENT_MODULES = ('cs231n.layers', 'cs231n.layer_utils', 'cs231n.classifiers.fc_net',
+                   'cs231n.optim')
+RUBRIC = os.path.join(HERE, 'rubric.txt')
+# Outside this folder: how a submission is bundled and its notebooks checked, and
+# how a saved model is read.
+SOURCES = ('tools/__init__.py', 'tools/collect_submission.py', 'cs231n/__init__.py',
+           'cs231n/saved_model.py')
+REFERENCES = ('cs231n.layers', _references.LAYERS)
+DATA_FILE = _models.HELDOUT_FILE
+
+
+def name_mistakes(part_name, got):
+    """[(key, message)] of the known mistakes that a failed part's results match."""
+    from . import mistakes
+    return mistakes.name_mistakes(part_name, got)
+
+
+def grade_item(item, files, heldout):
+    """(passed, message) of an accuracy line of the rubric."""
+    return _models.grade_accuracy(item, files, heldout)
+
+
+def load_data(root, path=None):
+    """The held-out images: from `path`, else the bundle's copy under `root`, else
+    built from the local CIFAR-10."""
+    return _models.load_heldout(path) if path else _models.heldout_for(root)
+
+
+save_data = _models.save_heldout
+data_digest = _models.digest
