@@ -35,7 +35,7 @@ def main():
     from staff.grading import grader, sandbox as SB
     from staff.release import starter as REL
     from staff.tests import grading_fixtures as G
-    from staff.tests.test_grading import BUGS, make_submission
+    from staff.tests.submissions import CLASSIC_BUGS as BUGS, make_submission
 
     box = SB.choose(args.sandbox)
     tmp = tempfile.mkdtemp(prefix='bench-grading-')

@@ -1,6 +1,11 @@
-"""Staff tests share the public suite's fixtures (rng, check_grad, ...), and
-add one that needs the package's internals: a gradient check that counts
-ReLU kink crossings."""
+"""Staff tests share the public suite's fixtures (rng, check_grad, ...), and add:
+
+- a gradient check that counts ReLU kink crossings (it needs the package's
+  internals);
+- the grading tests' fixtures: a starter (written once per session by
+  staff.release), the rubric, a folder for a module's submissions, and the
+  Gradescope bundle. The helpers that build submissions and run the platforms
+  live in submissions.py and platforms.py beside this file."""
 import numpy as np
 import pytest
 
@@ -66,3 +71,33 @@ def _kink_grad_check(model, X, y, h=1e-5, names=None):
 def kink_grad_check():
     """`kink_grad_check(model, X, y, h=1e-5, names=None)`: see _kink_grad_check."""
     return _kink_grad_check
+
+
+@pytest.fixture(scope='session')
+def starter(tmp_path_factory):
+    """A fresh student starter, written by staff.release (never modified by a test)."""
+    from staff.release import starter as REL
+    out = tmp_path_factory.mktemp('grading') / 'starter'
+    REL.release(str(out))
+    return str(out)
+
+
+@pytest.fixture(scope='session')
+def rubric():
+    from staff.grading import grader
+    return grader.load_rubric()
+
+
+@pytest.fixture(scope='module')
+def subs(tmp_path_factory):
+    """A folder for this module's submission zips."""
+    return tmp_path_factory.mktemp('submissions')
+
+
+@pytest.fixture(scope='session')
+def bundle(tmp_path_factory):
+    """The Gradescope autograder bundle, built by staff.grading.autograder."""
+    from staff.grading import autograder
+    out = str(tmp_path_factory.mktemp('bundle') / 'autograder.zip')
+    autograder.build(out)
+    return out

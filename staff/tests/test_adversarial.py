@@ -34,8 +34,8 @@ import pytest
 
 from staff.grading import grader, sandbox as SB
 from staff.tests import grading_fixtures as G
-from staff.tests.test_grading import (HELDOUT, ROOT, _gradescope_layout, bundle,  # noqa: F401
-                                      check_schema, make_submission, prepend, starter)
+from staff.tests.platforms import check_schema, gradescope_layout, run_autograder
+from staff.tests.submissions import HELDOUT, ROOT, make_submission, prepend
 
 MARKER = 'cs231n-hostile-%d' % os.getpid()
 SECRET = 'grader-secret-%s' % hashlib.sha256(MARKER.encode()).hexdigest()[:16]
@@ -425,27 +425,18 @@ def _grade_hostile_class(base, starter, rubric, server, uid=None):
 
 
 def _run_autograder(root, env=None, signal_after=None):
-    env = dict(os.environ, GRADESCOPE_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable,
-               CS231N_TEST_MARKER=SECRET, **(env or {}))
-    proc = subprocess.Popen([str(root / 'run_autograder')], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    if signal_after is not None:
-        time.sleep(signal_after)
-        proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=600)
-    with open(str(root / 'results' / 'results.json'), encoding='utf-8') as f:
-        return json.load(f), proc.returncode, stdout, stderr
+    return run_autograder(root, dict(env or {}, CS231N_TEST_MARKER=SECRET), signal_after)
 
 
 @needs_user
 @pytest.mark.parametrize('name', ['mallory_steal', 'mallory_daemon', 'mallory_kill',
                                   'mallory_peers', 'mallory_snoop', 'mallory_outside',
                                   'mallory_network', 'mallory_accuracy'])
-def test_run_autograder_as_the_sandbox_user(tmp_path, bundle, starter, rubric, server,  # noqa: F811
+def test_run_autograder_as_the_sandbox_user(tmp_path, bundle, starter, rubric, server,  
                                             name):
     """Gradescope's layout, root grading, the student's code as the sandbox user."""
     port, hits = server
-    root = _gradescope_layout(tmp_path, bundle)
+    root = gradescope_layout(tmp_path, bundle)
     grader_root = str(root / 'source' / 'grader')
     folder = tmp_path / 'subs'
     folder.mkdir()
@@ -474,8 +465,8 @@ def test_run_autograder_as_the_sandbox_user(tmp_path, bundle, starter, rubric, s
 
 
 @needs_user
-def test_sigterm_of_the_autograder_still_writes_results(tmp_path, bundle, starter, rubric):  # noqa: F811
-    root = _gradescope_layout(tmp_path, bundle)
+def test_sigterm_of_the_autograder_still_writes_results(tmp_path, bundle, starter, rubric):  
+    root = gradescope_layout(tmp_path, bundle)
     path = make_submission(starter, tmp_path, 'sleeper', {
         'affine_forward': prepend('import time', 'time.sleep(60)')})
     shutil.copy(path, str(root / 'submission' / 'a2_submission.zip'))
@@ -488,7 +479,7 @@ def test_sigterm_of_the_autograder_still_writes_results(tmp_path, bundle, starte
 
 
 @needs_bwrap
-def test_sigterm_of_a_batch_leaves_a_resumable_state(tmp_path, starter, rubric):  # noqa: F811
+def test_sigterm_of_a_batch_leaves_a_resumable_state(tmp_path, starter, rubric):  
     folder = tmp_path / 'class'
     folder.mkdir()
     shutil.copy(make_submission(starter, tmp_path, 'a'), str(folder / 'alice.zip'))

@@ -1,12 +1,8 @@
 """The grading tools: hidden tests, the Gradescope autograder, batch grading.
 
-Every submission here is a real zip made by the project's own tools: the
-starter from staff.release, region bodies spliced in with staff.release.regions,
-executed notebooks fabricated from the starter's (outputs with the check
-lines), and the zip written by tools.collect_submission. The buggy
-submissions derive their bodies by text substitution on the CURRENT model
-answers, so they follow the model answers when those are rewritten; each
-substitution asserts that it applied.
+Every submission is a real zip, built from the current model answers by
+staff/tests/submissions.py; the platforms are run as they run the grader
+(staff/tests/platforms.py).
 
 Staff-only: staff/ never ships.
 """
@@ -16,8 +12,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
@@ -25,160 +19,18 @@ import pytest
 
 from tools import collect_submission as CS
 from staff.release import regions as R
-from staff.release import starter as REL
 from staff.assignment import models as MOD
 from staff.grading import grader, protocol, results as RES
 from staff.grading import rubric as RUB, sandbox as SB, submission as SUB
 from staff.tests import grading_fixtures as G
+from staff.tests.platforms import (check_schema, grade_cli, gradescope_layout,
+                                   processes_running, run_autograder, venv_under_tmp)
+from staff.tests.submissions import (ALTERNATIVE_FORMULATIONS, CLASSIC_BUGS, HELDOUT,
+                                     MODEL_FILES, NET_PARTS, ROOT, SANDBOX, SETTINGS,
+                                     fabricate_notebook, make_submission, prepend, read,
+                                     solution_bodies)
 
-ROOT = REL.ROOT
 NOTEBOOK_PARTS = {'two_layer_net_accuracy', 'fc_net_best_accuracy', 'best_model_accuracy'}
-NET_PARTS = {'two_layer_net', 'fc_net', 'fc_net_batchnorm', 'fc_net_layernorm', 'fc_net_dropout'}
-FCN_PARTS = NET_PARTS - {'two_layer_net'}
-SETTINGS = {'part_timeout': 30}
-HELDOUT = G.synthetic_heldout()
-MODEL_FILES = G.model_files()
-
-
-def _sandbox():
-    """The sandbox these tests grade in: the real one where it runs, else (on a
-    machine with neither bubblewrap nor root) none; the adversarial suite then skips."""
-    try:
-        return SB.choose(os.environ.get('CS231N_TEST_SANDBOX', 'auto'))
-    except SB.SandboxUnavailable:
-        return SB.choose('none')
-
-
-SANDBOX = _sandbox()
-
-
-# ---------------------------------------------------------------------------
-# Building submissions
-
-@pytest.fixture(scope='module')
-def starter(tmp_path_factory):
-    out = tmp_path_factory.mktemp('grading') / 'starter'
-    REL.release(str(out))
-    return str(out)
-
-
-@pytest.fixture(scope='module')
-def rubric():
-    return grader.load_rubric()
-
-
-@pytest.fixture(scope='module')
-def subs(tmp_path_factory):
-    return tmp_path_factory.mktemp('submissions')
-
-
-def code_files(starter):
-    return [p for p in CS.CODE if R.START_MARKER in read(starter, p)]
-
-
-def read(root, path):
-    with open(os.path.join(root, path), encoding='utf-8') as f:
-        return f.read()
-
-
-def solution_bodies(path):
-    """{(function, part): body} of the repository's current model answers."""
-    return {(r.function, r.part): r.body for r in R.py_regions(read(ROOT, path), path)}
-
-
-def _indent(body):
-    for line in body:
-        if line.strip():
-            return line[:len(line) - len(line.lstrip())]
-    return ''
-
-
-def prepend(*code):
-    """An edit that puts lines of code before a body, at its indentation."""
-    def edit(body):
-        ind = _indent(body)
-        return ['\n'] + [ind + line + '\n' for line in code] + body
-    return edit
-
-
-def substitute(*pairs):
-    """An edit applying regex substitutions (pattern, replacement) to a body;
-    each must apply at least once."""
-    def edit(body):
-        text = ''.join(body)
-        for pattern, replacement in pairs:
-            text, n = re.subn(pattern, replacement, text)
-            assert n, 'the substitution %r no longer applies to the model answer:\n%s' % (
-                pattern, text)
-        return R.split_lines(text)
-    return edit
-
-
-def fabricate_notebook(text, accuracies=None):
-    """A starter notebook as if run top to bottom: execution counts 1..N and,
-    for each check_at_least('LABEL', ...) cell, the line it prints."""
-    nb = R.load_notebook(text)
-    count = 0
-    for cell in nb['cells']:
-        if cell.get('cell_type') != 'code':
-            continue
-        count += 1
-        cell['execution_count'] = count
-        cell['outputs'] = []
-        src = R.cell_source(cell)
-        for label in re.findall(r"check_at_least\(\s*'([^']+)'", src):
-            value = (accuracies or {}).get(label, 0.61)
-            cell['outputs'].append({'name': 'stdout', 'output_type': 'stream',
-                                    'text': ['%s: %.4f (target >= 0.50)  ok\n' % (label, value)]})
-    return R.dump_notebook(nb)
-
-
-def make_submission(starter, folder, name, edits=None, bodies='solution', notebooks=True,
-                    accuracies=None, extra=None, models=None):
-    """Write folder/name.zip; return its path.
-
-    - edits: {'function' or 'function part K': edit(body) -> body}, applied to
-      the model answers; every edit must find its region
-    - bodies: 'solution' (the model answers) or 'starter' (the stubs)
-    - notebooks: fabricate executed notebooks (else the starter's, not run)
-    - accuracies: {notebook path: {label: value}} for the fabricated outputs
-    - models: {path: bytes} of the saved models (default: the teacher's, which
-      score 100% on HELDOUT), with fabricated notebooks only
-    - extra: {path: function(text) -> text} applied last (edits outside regions)
-    """
-    root = os.path.join(str(folder), name)
-    shutil.copytree(starter, root)
-    edits = dict(edits or {})
-    for path in code_files(starter):
-        text = read(starter, path)
-        regions = R.py_regions(text, path)
-        model = solution_bodies(path)
-        new = []
-        for r in regions:
-            body = model[(r.function, r.part)] if bodies == 'solution' else r.body
-            for key in ('%s part %d' % (r.function, r.part), str(r.function)):
-                if key in edits:
-                    body = edits.pop(key)(body)
-                    break
-            new.append(body)
-        with open(os.path.join(root, path), 'w', encoding='utf-8') as f:
-            f.write(R.replace_bodies(text, regions, new))
-    assert not edits, 'no region for the edit(s) %s' % sorted(edits)
-    for path, fn in (extra or {}).items():
-        text = fn(read(root, path))
-        with open(os.path.join(root, path), 'w', encoding='utf-8') as f:
-            f.write(text)
-    out = os.path.join(str(folder), name + '.zip')
-    if notebooks:
-        G.write_models(root, MODEL_FILES if models is None else models)
-        for path in CS.NOTEBOOKS:
-            text = fabricate_notebook(read(root, path), (accuracies or {}).get(path))
-            with open(os.path.join(root, path), 'w', encoding='utf-8') as f:
-                f.write(text)
-        assert CS.main(['--root', root, '--out', out]) == 0
-    else:
-        CS.write_zip(root, out, CS.bundle_files(root))
-    return out
 
 
 def grade(path, starter, rubric, **settings):
@@ -192,33 +44,6 @@ def lost(result):
 
 def by_name(result):
     return {p.name: p for p in result.parts}
-
-
-# The classic bugs, derived from the current model answers.
-BUGS = {
-    # Adam's bias correction with beta2 ** 2 instead of beta2 ** t.
-    'adam_beta2_squared': ({'adam': substitute(
-        (r"(beta2(?:'\])?\s*\*\*\s*)(?:t\b|config\['t'\])", r'\g<1>2'))}, {'adam'},
-        'adam: next_w relative error'),
-    # A ReLU on the final scores of FullyConnectedNet.
-    'relu_on_scores': ({'FullyConnectedNet.loss part 1': lambda body: body + [
-        _indent(body) + 'scores = np.maximum(scores, 0)\n', '\n']}, FCN_PARTS,
-        'FullyConnectedNet.loss'),
-    # TwoLayerNet forgets the L2 gradient of W1.
-    'l2_gradient_missing': ({'TwoLayerNet.loss part 2': substitute(
-        (r"(grads\[['\"]W1['\"]\]\s*=\s*[^\n]*?)\s*\+\s*self\.reg\s*\*\s*"
-         r"(?:W1|self\.params\[['\"]W1['\"]\])", r'\g<1>'))}, {'two_layer_net'},
-        "grads['W1']"),
-    # Dropout that scales by p at test time instead of by 1/p at train time.
-    'dropout_not_inverted': ({
-        'dropout_forward part 1': substitute((r'\s*/\s*p\b', '')),
-        'dropout_forward part 2': substitute((r'\bout\s*=\s*x\b', 'out = x * p'))},
-        {'dropout_forward'}, 'dropout_forward'),
-    # Batchnorm normalizing with the minibatch's statistics in test mode.
-    'batchnorm_test_uses_batch_stats': ({'batchnorm_forward part 2': substitute(
-        (r'\brunning_mean\b', 'x.mean(axis=0)'), (r'\brunning_var\b', 'x.var(axis=0)'))},
-        {'batchnorm_forward_test'}, 'batchnorm_forward: out (test mode'),
-}
 
 
 # ---------------------------------------------------------------------------
@@ -245,9 +70,9 @@ def test_untouched_starter_gets_zero_with_not_implemented(starter, rubric, subs)
             assert p.message.startswith('not implemented'), (p.name, p.message)
 
 
-@pytest.mark.parametrize('bug', sorted(BUGS))
+@pytest.mark.parametrize('bug', sorted(CLASSIC_BUGS))
 def test_classic_bug_loses_exactly_its_parts(starter, rubric, subs, bug):
-    edits, expected, words = BUGS[bug]
+    edits, expected, words = CLASSIC_BUGS[bug]
     result = grade(make_submission(starter, subs, bug, edits), starter, rubric)
     parts = by_name(result)
     assert lost(result) == expected, {n: parts[n].message for n in lost(result) ^ expected}
@@ -256,49 +81,6 @@ def test_classic_bug_loses_exactly_its_parts(starter, rubric, subs, bug):
         assert words in parts[name].message, parts[name].message
         assert re.search(r'relative error [0-9.e+-]+ \(tolerance|expected|is [-0-9.]+',
                          parts[name].message), parts[name].message
-
-
-# Correct code written unlike the model answers (also run under many salts: test_salts.py).
-ALTERNATIVE_FORMULATIONS = {
-    'sgd_momentum': lambda body: [_indent(body) + line + '\n' for line in (
-        "v *= config['momentum']", "v -= config['learning_rate'] * dw", 'w += v',
-        'next_w = w')],
-    'rmsprop': lambda body: [_indent(body) + line + '\n' for line in (
-        "cache = config['cache']", "cache *= config['decay_rate']",
-        "cache += (1 - config['decay_rate']) * dw * dw",
-        # epsilon inside the square root, as TensorFlow 1's RMSPropOptimizer
-        "w -= config['learning_rate'] * dw / np.sqrt(cache + config['epsilon'])",
-        'next_w = w')],
-    'adam': lambda body: [_indent(body) + line + '\n' for line in (
-        "config['t'] = t = config['t'] + 1",
-        "b1, b2 = config['beta1'], config['beta2']",
-        "config['m'] *= b1", "config['m'] += (1 - b1) * dw",
-        "config['v'] *= b2", "config['v'] += (1 - b2) * dw ** 2",
-        "alpha = config['learning_rate'] * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)",
-        "w -= alpha * config['m'] / (np.sqrt(config['v']) + config['epsilon'])",
-        'next_w = w')],
-    'batchnorm_forward part 1': lambda body: [_indent(body) + line + '\n' for line in (
-        'mu = np.mean(x, axis=0)', 'xc = x - mu', 'var = np.mean(xc ** 2, axis=0)',
-        'inv = 1.0 / np.sqrt(var + eps)', 'out = xc * inv * gamma + beta',
-        'running_mean = momentum * running_mean + (1 - momentum) * mu',
-        'running_var = momentum * running_var + (1 - momentum) * var',
-        "cache = {'xc': xc, 'inv': inv, 'gamma': gamma}")],
-    'batchnorm_backward': lambda body: [_indent(body) + line + '\n' for line in (
-        "xc, inv, gamma = cache['xc'], cache['inv'], cache['gamma']",
-        'n = dout.shape[0]', 'dbeta = np.sum(dout, axis=0)',
-        'dgamma = np.sum(dout * xc * inv, axis=0)', 'dxhat = dout * gamma',
-        'dvar = np.sum(dxhat * xc, axis=0) * -0.5 * inv ** 3',
-        'dmu = -np.sum(dxhat * inv, axis=0) - 2.0 * dvar * np.mean(xc, axis=0)',
-        'dx = dxhat * inv + 2.0 * xc * dvar / n + dmu / n')],
-    'batchnorm_backward_alt': lambda body: [_indent(body) + line + '\n' for line in (
-        "xc, inv, gamma = cache['xc'], cache['inv'], cache['gamma']",
-        'xhat = xc * inv', 'dbeta = dout.sum(0)', 'dgamma = (dout * xhat).sum(0)',
-        'dx = gamma * inv / dout.shape[0] * (dout.shape[0] * dout - dbeta - xhat * dgamma)')],
-    'dropout_forward part 1': lambda body: [_indent(body) + line + '\n' for line in (
-        'mask = np.random.rand(*x.shape) < p', 'out = np.where(mask, x / p, 0)')],
-    'dropout_backward': lambda body: [_indent(body) + line + '\n' for line in (
-        "dx = np.where(mask, dout, 0) / dropout_param['p']",)],
-}
 
 
 def test_in_place_and_alternative_formulations_get_full_marks(starter, rubric, subs):
@@ -376,58 +158,6 @@ def test_code_that_does_not_compile_stays_a_stub(starter, rubric, subs):
 # ---------------------------------------------------------------------------
 # The Gradescope autograder, run as Gradescope runs it
 
-def _extract_with_modes(zip_path, dest):
-    with zipfile.ZipFile(zip_path) as z:
-        for info in z.infolist():
-            z.extract(info, dest)
-            mode = info.external_attr >> 16
-            if mode & 0o111:
-                os.chmod(os.path.join(dest, info.filename), 0o755)
-
-
-def _gradescope_layout(tmp_path, bundle):
-    root = tmp_path / 'autograder'
-    for d in ('source', 'submission', 'results'):
-        (root / d).mkdir(parents=True)
-    _extract_with_modes(bundle, str(root / 'source'))
-    shutil.copy(str(root / 'source' / 'run_autograder'), str(root / 'run_autograder'))
-    # The bundle's held-out CIFAR-10 images, replaced by the ones the test models fit.
-    G.heldout_file(str(root / 'source' / 'grader' / MOD.HELDOUT_FILE), HELDOUT)
-    return root
-
-
-def _run_autograder(root):
-    env = dict(os.environ, GRADESCOPE_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable)
-    proc = subprocess.run([str(root / 'run_autograder')], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    with open(str(root / 'results' / 'results.json'), encoding='utf-8') as f:
-        return json.load(f), proc
-
-
-def check_schema(data, rubric):
-    """Gradescope's schema, checked by hand, besides staff.grading.results.validate."""
-    assert RES.validate(data) == [], RES.validate(data)
-    assert isinstance(data['score'], (int, float)) and not isinstance(data['score'], bool)
-    assert isinstance(data['tests'], list) and len(data['tests']) == len(rubric.items)
-    total = 0
-    for test, item in zip(data['tests'], rubric.items):
-        assert set(test) >= {'name', 'score', 'max_score', 'visibility', 'output'}
-        assert test['name'] == item.name and test['max_score'] == item.points
-        assert 0 <= test['score'] <= test['max_score']
-        assert test['visibility'] in ('hidden', 'after_due_date', 'after_published', 'visible')
-        assert isinstance(test['output'], str) and test['output']
-        total += test['score']
-    assert abs(total - data['score']) < 1e-9
-
-
-@pytest.fixture(scope='module')
-def bundle(tmp_path_factory):
-    from staff.grading import autograder
-    out = str(tmp_path_factory.mktemp('bundle') / 'autograder.zip')
-    autograder.build(out)
-    return out
-
 
 def test_bundle_holds_what_gradescope_expects(bundle):
     with zipfile.ZipFile(bundle) as z:
@@ -449,10 +179,11 @@ def test_bundle_holds_what_gradescope_expects(bundle):
 
 
 def test_run_autograder_on_the_solution_zip(tmp_path, bundle, starter, rubric, subs):
-    root = _gradescope_layout(tmp_path, bundle)
+    root = gradescope_layout(tmp_path, bundle)
     shutil.copy(make_submission(starter, subs, 'gs_solution'),
                 str(root / 'submission' / 'a2_submission.zip'))
-    data, _ = _run_autograder(root)
+    data, status, _, stderr = run_autograder(root)
+    assert status == 0, stderr[-3000:]
     check_schema(data, rubric)
     assert data['score'] == rubric.total, [t['output'] for t in data['tests']
                                            if t['score'] < t['max_score']]
@@ -465,7 +196,7 @@ def test_run_autograder_on_a_hostile_extracted_submission(tmp_path, bundle, star
     results.json itself and starts daemons: each of the first five parts gets
     zero with its reason, the others their points, results.json is the
     grader's, and no daemon survives."""
-    root = _gradescope_layout(tmp_path, bundle)
+    root = gradescope_layout(tmp_path, bundle)
     forged = str(root / 'results' / 'results.json')
     path = make_submission(starter, subs, 'hostile', {
         'affine_forward': prepend("print('x' * 1000000)"),
@@ -478,7 +209,8 @@ def test_run_autograder_on_a_hostile_extracted_submission(tmp_path, bundle, star
     })
     with zipfile.ZipFile(path) as z:
         z.extractall(str(root / 'submission'))
-    data, _ = _run_autograder(root)
+    data, status, _, stderr = run_autograder(root)
+    assert status == 0, stderr[-3000:]
     check_schema(data, rubric)
     tests = {t['name']: t for t in data['tests']}
     zero = {n for n, t in tests.items() if t['score'] < t['max_score']}
@@ -493,27 +225,16 @@ def test_run_autograder_on_a_hostile_extracted_submission(tmp_path, bundle, star
         tests['sgd_momentum']['output']
     assert data['score'] == rubric.total - sum(tests[n]['max_score'] for n in zero)
     assert sorted(os.listdir(str(root / 'results'))) == ['results.json']
-    assert not _processes_running(['sleep', '3141']), 'a daemon of the student outlived grading'
-
-
-def _processes_running(argv):
-    found = []
-    for pid in os.listdir('/proc'):
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                if f.read().split(b'\0')[:len(argv)] == [a.encode() for a in argv]:
-                    found.append(int(pid))
-        except (OSError, ValueError):
-            pass
-    return found
+    assert not processes_running(['sleep', '3141']), 'a daemon of the student outlived grading'
 
 
 def test_run_autograder_writes_results_when_the_submission_is_refused(tmp_path, bundle,
                                                                       rubric):
-    root = _gradescope_layout(tmp_path, bundle)
+    root = gradescope_layout(tmp_path, bundle)
     with zipfile.ZipFile(str(root / 'submission' / 'a2_submission.zip'), 'w') as z:
         z.writestr('../cs231n/layers.py', 'x = 1\n')
-    data, _ = _run_autograder(root)
+    data, status, _, stderr = run_autograder(root)
+    assert status == 0, stderr[-3000:]
     check_schema(data, rubric)
     assert data['score'] == 0
     assert 'refused' in data['output'] and '".." component' in data['output']
@@ -522,15 +243,6 @@ def test_run_autograder_writes_results_when_the_submission_is_refused(tmp_path, 
 # ---------------------------------------------------------------------------
 # Batch grading
 
-def _grade_cli(folder, *args):
-    heldout = os.path.join(str(folder), 'heldout.npz')
-    if not os.path.exists(heldout):
-        G.heldout_file(heldout, HELDOUT)
-    trusted = ['--trusted'] if SANDBOX.kind == 'none' else []
-    return subprocess.run([sys.executable, '-m', 'staff.grading.grade', str(folder), '--heldout',
-                           heldout] + trusted + list(args), cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
-
 
 def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter, rubric, subs):
     folder = tmp_path / 'class'
@@ -538,7 +250,7 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
     shutil.copy(make_submission(starter, subs, 'b_solution'), str(folder / 'alice.zip'))
     shutil.copy(make_submission(starter, subs, 'b_loop', {
         'relu_forward': prepend('while True:', '    pass')}), str(folder / 'bob.zip'))
-    shutil.copy(make_submission(starter, subs, 'b_adam', BUGS['adam_beta2_squared'][0]),
+    shutil.copy(make_submission(starter, subs, 'b_adam', CLASSIC_BUGS['adam_beta2_squared'][0]),
                 str(folder / 'carol.zip'))
     with zipfile.ZipFile(str(folder / 'dave.zip'), 'w') as z:
         z.writestr('cs231n/layers.py', 'x = 1\n')
@@ -547,7 +259,7 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
         z.writestr(info, '/etc/passwd')
     (folder / 'erin.zip').write_bytes(b'not a zip at all')
 
-    proc = _grade_cli(folder, '--jobs', '2', '--part-timeout', '3')
+    proc = grade_cli(folder, '--jobs', '2', '--part-timeout', '3')
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = folder / 'grading'
     with open(str(out / 'grades.csv'), encoding='utf-8') as f:
@@ -574,38 +286,17 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
 
     # A second run grades nothing again; a changed zip is regraded alone.
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / 'results').iterdir()}
-    proc = _grade_cli(folder, '--jobs', '2')
+    proc = grade_cli(folder, '--jobs', '2')
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '5 already graded, 0 to grade' in proc.stdout
     assert stamps == {p.name: p.stat().st_mtime_ns for p in (out / 'results').iterdir()}
     shutil.copy(str(folder / 'alice.zip'), str(folder / 'carol.zip'))
-    proc = _grade_cli(folder, '--jobs', '2')
+    proc = grade_cli(folder, '--jobs', '2')
     assert '4 already graded, 1 to grade' in proc.stdout, proc.stdout
     with open(str(out / 'grades.csv'), encoding='utf-8') as f:
         assert 'carol,' in f.read()
     carol = json.loads((out / 'results' / 'carol.json').read_text())
     assert carol['total'] == rubric.total
-
-
-def _venv_under_tmp(tmp_root):
-    """A venv under /tmp, in a folder with a space, reached also through a
-    symlink, whose .pth file adds this environment's packages: (python, python
-    through the symlink)."""
-    import site
-    import sysconfig
-    venv = os.path.join(tmp_root, 'a venv')
-    base = os.path.join(sys.base_prefix, 'bin', 'python3')
-    subprocess.run([base, '-m', 'venv', '--without-pip', venv], check=True, timeout=120)
-    purelib = subprocess.run([os.path.join(venv, 'bin', 'python'), '-c',
-                              'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    with open(os.path.join(purelib, 'grader-packages.pth'), 'w') as f:
-        f.write('\n'.join(site.getsitepackages() + [sysconfig.get_paths()['purelib']]) + '\n')
-    os.symlink(venv, os.path.join(tmp_root, 'linked venv'))
-    for here, dirs, files in os.walk(tmp_root):     # the sandbox user must read it
-        os.chmod(here, 0o755)
-    return (os.path.join(venv, 'bin', 'python'),
-            os.path.join(tmp_root, 'linked venv', 'bin', 'python'))
 
 
 @pytest.mark.skipif(not shutil.which('bwrap') or not SB.bwrap_works(SB.sandbox_user()
@@ -617,7 +308,7 @@ def test_bubblewrap_runs_a_python_that_lives_under_tmp(starter, rubric, subs):
     tmp_root = tempfile.mkdtemp(prefix='cs231n venv ', dir='/tmp')
     try:
         user = SB.sandbox_user() if os.geteuid() == 0 else None
-        for k, python in enumerate(_venv_under_tmp(tmp_root)):
+        for k, python in enumerate(venv_under_tmp(tmp_root)):
             assert SB.bwrap_problem(user, python) is None
             result = grader.grade(make_submission(starter, subs, 'tmp_venv%d' % k), starter, rubric,
                                   settings=SETTINGS, sandbox=SB.Sandbox('bwrap', user),

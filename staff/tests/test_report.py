@@ -1,7 +1,7 @@
 """The class report (staff/grading/report.py).
 
 A generated class: the model answers, each bug of the mistake catalogue
-spliced into them (staff/tests/test_mistakes.py), and two near-copies of the
+spliced into them (staff/tests/known_bugs.py), and two near-copies of the
 alternative solution (staff/alt_solution) with their variables renamed and
 their comments rewritten; independent of both, the model answers. The
 stored results are what grade.py would write for them (the bug's parts at
@@ -23,7 +23,8 @@ import pytest
 
 from staff.assignment import mistakes as M
 from staff.grading import grader, report as REP
-from staff.tests import test_mistakes as TM
+from staff.tests.known_bugs import known_bugs
+from staff.tests.submissions import write_alt_package, write_package
 from tools import collect_submission as CS
 
 NOTES = '/work/notes'
@@ -89,14 +90,14 @@ def klass(tmp_path_factory):
         submissions[student] = z
         stored.append(fake_stored(student, z, rubric, **kw))
 
-    add('model', TM.write_package(starter, str(base / 'model')))
+    add('model', write_package(starter, str(base / 'model')))
     catalogue = {(m.part, m.key): m.message for ms in M.CATALOGUE.values() for m in ms}
-    for n, (key, spec) in enumerate(sorted(TM._bugs().items())):
+    for n, (key, spec) in enumerate(sorted(known_bugs().items())):
         parts = spec[1]
-        add('bug%02d' % n, TM.write_package(starter, str(base / key), spec[0]), failed=parts,
+        add('bug%02d' % n, write_package(starter, str(base / key), spec[0]), failed=parts,
             mistakes={p: [[key, catalogue[(p, key)]]] for p in parts})
     for student, seed in (('copy_a', 1), ('copy_b', 2)):
-        add(student, renamed(TM.write_alt_package(starter, str(base / student)), seed))
+        add(student, renamed(write_alt_package(starter, str(base / student)), seed))
     add('refused', str(base / 'model'), error='Submission refused: unsafe zip member %r' % HOSTILE)
     bad = str(zips / 'unreadable.zip')
     with open(bad, 'wb') as f:

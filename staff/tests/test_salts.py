@@ -4,9 +4,10 @@ The grader mixes a secret drawn for each grading into every seed of the hidden
 tests (api.case_salt), so each grading sees new inputs. A judge whose
 tolerance only held for one draw would fail a correct student now and then.
 Here the model answers, the alternative solution and the in-place and
-alternative formulations of test_grading run every probe under many salts
-(in process, in a child: staff/tests/test_mistakes.py's stand-in session),
-and every judge must accept every draw. And each bug of test_mistakes must be
+alternative formulations (staff/tests/submissions.py) run every probe under
+many salts (in process, in a child: staff/tests/probing.py's stand-in
+session), and every judge must accept every draw. And each known bug
+(staff/tests/known_bugs.py) must be
 named at every draw of BUG_SALTS (CS231N_BUG_SALTS, default 4: about 30 s).
 
 Staff-only: staff/ never ships.
@@ -21,9 +22,9 @@ import pytest
 
 from staff.assignment import mistakes as M
 from staff.grading import api
-from staff.tests import test_mistakes as TM
-from staff.tests.test_mistakes import (ROOT, starter, write_alt_package,  # noqa: F401
-                                       write_package)
+from staff.tests.known_bugs import known_bugs
+from staff.tests.submissions import (ALTERNATIVE_FORMULATIONS, ROOT, write_alt_package,
+                                     write_package)
 
 SALTS = [('salt-%d' % k).encode() for k in range(int(os.environ.get('CS231N_SALTS', '24')))]
 
@@ -31,7 +32,7 @@ _CHILD = ('import pickle, sys\n'
           'workspace, root, out, names = sys.argv[1:5]\n'
           'sys.path[:0] = [workspace, root]\n'
           'from staff.grading import api\n'
-          'from staff.tests.test_mistakes import run_probes\n'
+          'from staff.tests.probing import run_probes\n'
           'from staff.assignment import parts as P\n'
           'names = names.split(",") if names else list(P.load_parts())\n'
           'runs = {}\n'
@@ -70,7 +71,6 @@ def _failures(runs):
 
 
 def _variants():
-    from staff.tests.test_grading import ALTERNATIVE_FORMULATIONS
     return ALTERNATIVE_FORMULATIONS
 
 
@@ -95,7 +95,7 @@ BUG_SALTS = SALTS[:int(os.environ.get('CS231N_BUG_SALTS', '4'))]
 
 
 def test_every_draw_names_each_catalogued_mistake(starter, tmp_path):
-    bugs = TM._bugs()
+    bugs = known_bugs()
     packages = {key: write_package(starter, str(tmp_path / key), spec[0])
                 for key, spec in bugs.items()}
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

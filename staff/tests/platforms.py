@@ -1,0 +1,116 @@
+"""The graders as the platforms run them, for the grading tests (staff only).
+
+    gradescope_layout(tmp_path, bundle)   a temporary root laid out as Gradescope's
+    run_autograder(root)                  run_autograder there, as Gradescope does
+    check_schema(results, rubric)         Gradescope's schema, checked by hand
+    grade_cli(folder, *args)              python -m staff.grading.grade, as staff run it
+    processes_running(argv)               live processes whose command line starts so
+    venv_under_tmp(tmp_root)              a venv under /tmp (a space, a symlink)
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+from staff.assignment import models as MOD
+from staff.grading import results as RES
+from staff.tests import grading_fixtures as G
+from staff.tests.submissions import HELDOUT, ROOT, SANDBOX
+
+
+def extract_with_modes(zip_path, dest):
+    with zipfile.ZipFile(zip_path) as z:
+        for info in z.infolist():
+            z.extract(info, dest)
+            mode = info.external_attr >> 16
+            if mode & 0o111:
+                os.chmod(os.path.join(dest, info.filename), 0o755)
+
+
+def gradescope_layout(tmp_path, bundle):
+    root = tmp_path / 'autograder'
+    for d in ('source', 'submission', 'results'):
+        (root / d).mkdir(parents=True)
+    extract_with_modes(bundle, str(root / 'source'))
+    shutil.copy(str(root / 'source' / 'run_autograder'), str(root / 'run_autograder'))
+    # The bundle's held-out CIFAR-10 images, replaced by the ones the test models fit.
+    G.heldout_file(str(root / 'source' / 'grader' / MOD.HELDOUT_FILE), HELDOUT)
+    return root
+
+
+def run_autograder(root, env=None, signal_after=None):
+    """Run root/run_autograder as Gradescope does (SIGTERM after `signal_after`
+    seconds, if given); (results.json, exit status, stdout, stderr)."""
+    env = dict(os.environ, GRADESCOPE_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable,
+               **(env or {}))
+    proc = subprocess.Popen([str(root / 'run_autograder')], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    if signal_after is not None:
+        time.sleep(signal_after)
+        proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=600)
+    with open(str(root / 'results' / 'results.json'), encoding='utf-8') as f:
+        return json.load(f), proc.returncode, stdout, stderr
+
+
+def check_schema(data, rubric):
+    """Gradescope's schema, checked by hand, besides staff.grading.results.validate."""
+    assert RES.validate(data) == [], RES.validate(data)
+    assert isinstance(data['score'], (int, float)) and not isinstance(data['score'], bool)
+    assert isinstance(data['tests'], list) and len(data['tests']) == len(rubric.items)
+    total = 0
+    for test, item in zip(data['tests'], rubric.items):
+        assert set(test) >= {'name', 'score', 'max_score', 'visibility', 'output'}
+        assert test['name'] == item.name and test['max_score'] == item.points
+        assert 0 <= test['score'] <= test['max_score']
+        assert test['visibility'] in ('hidden', 'after_due_date', 'after_published', 'visible')
+        assert isinstance(test['output'], str) and test['output']
+        total += test['score']
+    assert abs(total - data['score']) < 1e-9
+
+
+def processes_running(argv):
+    found = []
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                if f.read().split(b'\0')[:len(argv)] == [a.encode() for a in argv]:
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def grade_cli(folder, *args):
+    heldout = os.path.join(str(folder), 'heldout.npz')
+    if not os.path.exists(heldout):
+        G.heldout_file(heldout, HELDOUT)
+    trusted = ['--trusted'] if SANDBOX.kind == 'none' else []
+    return subprocess.run([sys.executable, '-m', 'staff.grading.grade', str(folder), '--heldout',
+                           heldout] + trusted + list(args), cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+
+
+def venv_under_tmp(tmp_root):
+    """A venv under /tmp, in a folder with a space, reached also through a
+    symlink, whose .pth file adds this environment's packages: (python, python
+    through the symlink)."""
+    import site
+    import sysconfig
+    venv = os.path.join(tmp_root, 'a venv')
+    base = os.path.join(sys.base_prefix, 'bin', 'python3')
+    subprocess.run([base, '-m', 'venv', '--without-pip', venv], check=True, timeout=120)
+    purelib = subprocess.run([os.path.join(venv, 'bin', 'python'), '-c',
+                              'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    with open(os.path.join(purelib, 'grader-packages.pth'), 'w') as f:
+        f.write('\n'.join(site.getsitepackages() + [sysconfig.get_paths()['purelib']]) + '\n')
+    os.symlink(venv, os.path.join(tmp_root, 'linked venv'))
+    for here, dirs, files in os.walk(tmp_root):     # the sandbox user must read it
+        os.chmod(here, 0o755)
+    return (os.path.join(venv, 'bin', 'python'),
+            os.path.join(tmp_root, 'linked venv', 'bin', 'python'))
