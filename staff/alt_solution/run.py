@@ -6,7 +6,6 @@ the public self-check and the notebooks there.
     python -m staff.alt_solution --keep           # keep the spliced starter, print its path
     python -m staff.alt_solution --release DIR    # splice into a copy of this release instead
 
-(`python -m staff.release.check --alt` runs the same.)
 
 staff/alt_solution/ holds a second, independently written solution of every
 region, deliberately unlike the model answers (in-place updates, dict
@@ -33,12 +32,11 @@ import os
 import posixpath
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 
+from staff.release import harness as H
 from staff.release import regions as R
 from staff.release import starter as REL
 
@@ -90,12 +88,6 @@ def parse_sections(text, where):
     return sections
 
 
-def py_key(region):
-    if region.function is None:
-        return '<module>'
-    return region.function + (' part %d' % region.part if region.parts > 1 else '')
-
-
 def indented(body, indent, eol='\n'):
     """A section's lines as a region body: indented, with an empty line around it."""
     lines = [(indent + l.rstrip('\r\n') if l.strip() else '') + eol for l in body]
@@ -139,27 +131,11 @@ def splice_file(path, text, alt_text):
             R.set_cell_source(cell, R.replace_bodies(src, code[cell_index], bodies))
         return R.dump_notebook(nb), used
     regions = R.py_regions(text, path)
-    keys = [py_key(r) for r in regions]
+    keys = [r.key for r in regions]
     _take(sections, keys, where)
     used = {k: (sections[k], r) for k, r in zip(keys, regions)}
     return R.replace_bodies(text, regions, [indented(sections[k], r.indent)
                                             for k, r in zip(keys, regions)]), used
-
-
-def files_with_regions(folder):
-    """Relative paths of the .py and .ipynb files under folder that hold regions."""
-    found = []
-    for base, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith('.') and d != '__pycache__']
-        for name in files:
-            if not name.endswith(('.py', '.ipynb')):
-                continue
-            rel = os.path.relpath(os.path.join(base, name), folder).replace(os.sep, '/')
-            with open(os.path.join(base, name), encoding='utf-8') as f:
-                text = f.read()
-            if R.START_MARKER in text:
-                found.append(rel)
-    return sorted(found)
 
 
 def _normalized(lines):
@@ -173,24 +149,12 @@ def _normalized(lines):
     return out
 
 
-def model_bodies(path, root=ROOT):
-    """{key: model-answer body} of a solution file."""
-    with open(os.path.join(root, path), encoding='utf-8') as f:
-        text = f.read()
-    if path.endswith('.ipynb'):
-        nb = R.load_notebook(text)
-        code, _ = R.notebook_regions(nb, path)
-        numbered = [r for k in sorted(code) for r in code[k]]
-        return {'region %d' % (i + 1): r.body for i, r in enumerate(numbered)}
-    return {py_key(r): r.body for r in R.py_regions(text, path)}
-
-
 def splice_release(release_dir, root=ROOT):
     """Splice the alternative solution into release_dir, in place.
 
     Returns (spliced paths, regions spliced, problems): problems name the
     regions whose alternative is the model answer written the same way."""
-    paths = files_with_regions(release_dir)
+    paths = R.files_with_regions(release_dir)
     if not paths:
         raise AltError('%s holds no solution region: is it a starter?' % release_dir)
     n_regions, problems = 0, []
@@ -208,7 +172,7 @@ def splice_release(release_dir, root=ROOT):
         with open(full, 'w', encoding='utf-8', newline='') as f:
             f.write(new)
         n_regions += len(used)
-        model = model_bodies(path, root)
+        model = REL.model_bodies(path, root)
         for key, (body, _) in used.items():
             if key in model and _normalized(body) == _normalized(model[key]) \
                     and _normalized(body) != ['pass']:
@@ -220,63 +184,24 @@ def splice_release(release_dir, root=ROOT):
 # ---------------------------------------------------------------------------
 # Running the spliced starter
 
-def _env(**extra):
-    env = dict(os.environ, MPLBACKEND='Agg', PYTHONDONTWRITEBYTECODE='1')
-    env.update(extra)
-    return env
-
-
-def _junit_cases(junit):
-    """[(test id, outcome, message)] of a junit report; outcome in passed/failed/skipped."""
-    cases = []
-    for tc in ET.parse(junit).getroot().iter('testcase'):
-        test_id = '%s::%s' % (tc.get('classname', ''), tc.get('name'))
-        outcome = [ch for ch in tc if ch.tag in ('failure', 'error', 'skipped')]
-        if not outcome:
-            cases.append((test_id, 'passed', ''))
-        else:
-            ch = outcome[0]
-            cases.append((test_id, 'skipped' if ch.tag == 'skipped' else 'failed',
-                          (ch.get('message') or '').splitlines()[0][:200]
-                          if ch.get('message') else ''))
-    return cases
-
-
-def run_pytest(folder, args, junit, env, timeout):
-    """(problems, cases, seconds, output tail) of one pytest run in folder."""
-    cmd = [sys.executable, '-m', 'pytest', *args, '-q', '--no-header', '-p', 'no:cacheprovider',
-           '--junitxml', junit]
-    start = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True,
-                           timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return (['pytest %s did not finish in %d s' % (' '.join(args), timeout)], [],
-                time.perf_counter() - start, '')
-    seconds = time.perf_counter() - start
-    tail = '\n'.join((p.stdout + p.stderr).strip().splitlines()[-15:])
-    if not os.path.isfile(junit):
-        return (['pytest %s wrote no report (exit %d)' % (' '.join(args), p.returncode)], [],
-                seconds, tail)
-    cases = _junit_cases(junit)
+def _problems(run, what, timeout):
+    """What is wrong with a harness.PytestRun that must pass: every failure, an
+    unexpected skip, no report, no test, a timeout."""
+    if run.returncode is None:
+        return ['pytest %s did not finish in %d s' % (what, timeout)]
+    if run.junit is None:
+        return ['pytest %s wrote no report (exit %d)' % (what, run.returncode)]
     problems = []
-    if p.returncode not in (0, 1):
-        problems.append('pytest %s exited with status %d' % (' '.join(args), p.returncode))
-    if not cases:
-        problems.append('pytest %s collected no test' % ' '.join(args))
-    for test_id, outcome, message in cases:
+    if run.returncode not in (0, 1):
+        problems.append('pytest %s exited with status %d' % (what, run.returncode))
+    if not run.cases:
+        problems.append('pytest %s collected no test' % what)
+    for test_id, outcome, message in run.cases:
         if outcome == 'failed':
             problems.append('%s fails: %s' % (test_id, message))
         elif outcome == 'skipped' and not ALLOWED_SKIP.search(message):
             problems.append('%s is skipped: %s' % (test_id, message))
-    return problems, cases, seconds, tail
-
-
-def _summary(cases, seconds):
-    count = {o: sum(1 for _, outcome, _ in cases if outcome == o)
-             for o in ('passed', 'failed', 'skipped')}
-    return '%d tests in %.0f s: %d passed, %d failed, %d skipped' % (
-        len(cases), seconds, count['passed'], count['failed'], count['skipped'])
+    return problems
 
 
 def check(release_dir, data_dir, notebooks=True, scratch=None):
@@ -291,12 +216,12 @@ def check(release_dir, data_dir, notebooks=True, scratch=None):
     problems += same
     info.append('spliced %d regions into %s' % (n_regions, ', '.join(paths)))
     scratch = scratch or release_dir
-    env = _env()
-    p, cases, seconds, tail = run_pytest(release_dir, ['tests'], os.path.join(
-        scratch, 'junit-alt-tests.xml'), env, TEST_TIMEOUT)
-    info.append('self-check (python -m pytest tests): %s' % _summary(cases, seconds))
-    if p and tail:
-        info.append('   ' + tail.replace('\n', '\n   '))
+    run = H.run_pytest(release_dir, ['tests'], os.path.join(scratch, 'junit-alt-tests.xml'),
+                       TEST_TIMEOUT)
+    info.append('self-check (python -m pytest tests): %s' % run.summary())
+    p = _problems(run, 'tests', TEST_TIMEOUT)
+    if p and run.output:
+        info.append('   ' + run.tail().replace('\n', '\n   '))
     problems += p
     if not notebooks:
         info.append('notebooks: SKIPPED (--no-notebooks)')
@@ -304,24 +229,16 @@ def check(release_dir, data_dir, notebooks=True, scratch=None):
         problems.append('notebooks: CIFAR-10 is not installed (run ./get_datasets.sh, or set '
                         'CS231N_DATA_DIR to the folder that holds cifar-10-batches-py)')
     else:
-        env = _env(CS231N_FAST='1', CS231N_DATA_DIR=data_dir)
-        p, cases, seconds, tail = run_pytest(
+        run = H.run_pytest(
             release_dir, ['--nbval-lax', '--nbval-cell-timeout=%d' % CELL_TIMEOUT, 'notebooks'],
-            os.path.join(scratch, 'junit-alt-notebooks.xml'), env, NOTEBOOK_TIMEOUT)
-        info.append('notebooks under nbval in fast mode: %s' % _summary(cases, seconds))
-        if p and tail:
-            info.append('   ' + tail.replace('\n', '\n   '))
+            os.path.join(scratch, 'junit-alt-notebooks.xml'), NOTEBOOK_TIMEOUT,
+            env={'CS231N_FAST': '1', 'CS231N_DATA_DIR': data_dir})
+        info.append('notebooks under nbval in fast mode: %s' % run.summary())
+        p = _problems(run, 'notebooks', NOTEBOOK_TIMEOUT)
+        if p and run.output:
+            info.append('   ' + run.tail().replace('\n', '\n   '))
         problems += p
     return problems, info
-
-
-def find_data_dir():
-    """The folder that holds cifar-10-batches-py, or None."""
-    for c in (os.environ.get('CS231N_DATA_DIR'), os.path.join(ROOT, 'cs231n', 'datasets')):
-        if c and all(os.path.isfile(os.path.join(c, 'cifar-10-batches-py', n))
-                     for n in ('batches.meta', 'test_batch', 'data_batch_1', 'data_batch_5')):
-            return os.path.abspath(c)
-    return None
 
 
 def main(argv=None):
@@ -348,7 +265,7 @@ def main(argv=None):
         except (REL.ReleaseError, R.RegionError, OSError) as e:
             print('FAILED: cannot build the starter: %s' % e, file=sys.stderr)
             return 1
-        problems, info = check(target, find_data_dir(), notebooks=not args.no_notebooks,
+        problems, info = check(target, H.find_data_dir(), notebooks=not args.no_notebooks,
                                scratch=scratch)
         print('the alternative solution in the starter: %s' % ('FAILED' if problems else 'ok'))
         for line in info:

@@ -18,13 +18,12 @@ import concurrent.futures
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
-from staff.alt_solution import run as ALT
 from staff.bugs.catalogue import ENTRIES
+from staff.release import harness as H
 from staff.release import regions as R
 from staff.release import starter as REL
 
@@ -60,7 +59,7 @@ def mutated_bodies(entry, root=ROOT):
     bodies = {}
     for path, key, old, new in entry.edits:
         if path not in bodies:
-            bodies[path] = ALT.model_bodies(path, root)
+            bodies[path] = REL.model_bodies(path, root)
         if key not in bodies[path]:
             raise SpliceError('%s: %s has no region %r (it has %s)'
                               % (entry.name, path, key, ', '.join(bodies[path])))
@@ -74,15 +73,15 @@ def splice_entry(entry, starter_dir, target, root=ROOT):
     entry's edits, in every region."""
     shutil.copytree(starter_dir, target)
     bodies = mutated_bodies(entry, root)
-    for path in ALT.files_with_regions(target):
+    for path in R.files_with_regions(target):
         if path.endswith('.ipynb'):
             continue
         full = os.path.join(target, path)
         with open(full, encoding='utf-8') as f:
             text = f.read()
         regions = R.py_regions(text, path)
-        model = bodies.get(path) or ALT.model_bodies(path, root)
-        new = R.replace_bodies(text, regions, [model[ALT.py_key(r)] for r in regions])
+        model = bodies.get(path) or REL.model_bodies(path, root)
+        new = R.replace_bodies(text, regions, [model[r.key] for r in regions])
         with open(full, 'w', encoding='utf-8', newline='') as f:
             f.write(new)
 
@@ -103,25 +102,16 @@ def naming(message, fn):
 
 def run_selfcheck(folder, pytest_args=(), timeout=TEST_TIMEOUT):
     """(failed test ids, first failure message, seconds, problems)."""
-    junit = os.path.join(folder, 'junit-bugs.xml')
-    cmd = [sys.executable, '-m', 'pytest', 'tests', '-x', '-q', '--no-header',
-           '-p', 'no:cacheprovider', '--junitxml', junit, *pytest_args]
-    env = dict(os.environ, MPLBACKEND='Agg', PYTHONDONTWRITEBYTECODE='1')
-    start = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True,
-                           timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return [], '', time.perf_counter() - start, ['pytest did not finish in %d s' % timeout]
-    seconds = time.perf_counter() - start
-    if not os.path.isfile(junit):
-        tail = (p.stdout + p.stderr).strip().splitlines()[-3:]
-        return [], '', seconds, ['pytest wrote no report (exit %d): %s'
-                                 % (p.returncode, ' | '.join(tail))]
-    cases = ALT._junit_cases(junit)
-    failed = [(t, m) for t, outcome, m in cases if outcome == 'failed']
-    problems = [] if cases else ['pytest collected no test']
-    return [t for t, _ in failed], failed[0][1] if failed else '', seconds, problems
+    run = H.run_pytest(folder, ['tests', '-x', *pytest_args],
+                       os.path.join(folder, 'junit-bugs.xml'), timeout)
+    if run.returncode is None:
+        return [], '', run.seconds, ['pytest did not finish in %d s' % timeout]
+    if run.junit is None:
+        return [], '', run.seconds, ['pytest wrote no report (exit %d): %s'
+                                     % (run.returncode, run.tail(3).replace('\n', ' | '))]
+    failed = [(t, m) for t, outcome, m in run.cases if outcome == 'failed']
+    problems = [] if run.cases else ['pytest collected no test']
+    return [t for t, _ in failed], failed[0][1] if failed else '', run.seconds, problems
 
 
 def grade_entry(folder, starter_dir):

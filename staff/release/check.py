@@ -3,7 +3,6 @@
     python -m staff.release.check                  # build into a temp folder, run checks 1-4
     python -m staff.release.check --release DIR    # check a release written by staff.release
     python -m staff.release.check --keep           # keep the temp release and report its path
-    python -m staff.release.check --alt            # the alternative solution instead (below)
 
 1. No solution content survives: no line from inside a solution region or an
    inline answer appears in the release (unless the same line also appears
@@ -27,10 +26,6 @@
    names the function and its file. Skipped, with a message, when no data is
    installed.
 
-With --alt: the alternative solution of staff/alt_solution/ is spliced into
-a fresh release, whose self-check and notebooks (fast mode, nbval) must then
-pass; see staff/alt_solution/run.py.
-
 Prints one line per problem and exits 1 if there is any.
 """
 import argparse
@@ -42,8 +37,8 @@ import sys
 import tempfile
 import threading
 import time
-import xml.etree.ElementTree as ET
 
+from . import harness as H
 from . import regions as R
 from . import starter as REL
 
@@ -298,6 +293,7 @@ def check_formulas(release_dir, stubbed):
 
 def check_splice(sol, release_dir):
     problems, identical, cleared_only = [], 0, []
+    excludes, _ = REL.load_manifest(sol.root)
     for path in sol.files:
         full = os.path.join(release_dir, path)
         if not os.path.isfile(full):
@@ -313,6 +309,8 @@ def check_splice(sol, release_dir):
         else:
             spliced = released
         expected = original
+        if path == 'pyproject.toml':      # ships without the staff's testpaths
+            expected = REL.release_text(path, original, excludes)[0]
         if path.endswith('.ipynb') and path not in sol.replaces:
             expected = R.cleared_notebook_text(original.decode('utf-8')).encode('utf-8')
             if expected != original:
@@ -396,18 +394,9 @@ def check_install(release_dir, scratch):
 
 
 def run_tests(release_dir, junit, result, paths=('tests',)):
-    """Run unit tests of a release; store (returncode or None on timeout, seconds, output)."""
-    cmd = [sys.executable, '-m', 'pytest', *paths, '-q', '--no-header', '-p', 'no:cacheprovider',
-           '--continue-on-collection-errors', '--junitxml', junit]
-    env = dict(os.environ, MPLBACKEND='Agg', PYTHONDONTWRITEBYTECODE='1')
-    start = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, cwd=release_dir, env=env, capture_output=True, text=True,
-                           timeout=TEST_TIMEOUT)
-        result.update(code=p.returncode, output=p.stdout + p.stderr)
-    except subprocess.TimeoutExpired as e:
-        result.update(code=None, output=str(e.stdout or ''))
-    result['seconds'] = time.perf_counter() - start
+    """Run unit tests of a release; store its harness.PytestRun as result['run']."""
+    result['run'] = H.run_pytest(release_dir, [*paths, '--continue-on-collection-errors'],
+                                 junit, TEST_TIMEOUT)
 
 
 def _exception_type(message):
@@ -418,26 +407,26 @@ def _exception_type(message):
     return m.group(1).split('.')[-1] if m else '?'
 
 
-class PytestRun:
-    """What one pytest run of a release says: counts, problems, stubs reached."""
+class TestReport:
+    """What one pytest run of a release (a harness.PytestRun) says: counts,
+    problems, stubs reached."""
 
-    def __init__(self, result, junit, sol, label=''):
+    def __init__(self, run, sol, label=''):
         self.problems, self.reached, self.by_type = [], {}, {}
         self.cases = self.passed = self.failed = self.skipped = 0
-        self.seconds = result.get('seconds', 0.0)
+        self.seconds = run.seconds
         label = ' (%s)' % label if label else ''
-        if result.get('code') is None:
+        if run.returncode is None:
             self.problems.append('tests%s: the test run did not finish in %d s'
                                  % (label, TEST_TIMEOUT))
             return
-        if not os.path.isfile(junit):
-            tail = result.get('output', '').strip().splitlines()[-5:]
+        if run.junit is None:
             self.problems.append('tests%s: pytest wrote no report (exit %s): %s'
-                                 % (label, result['code'], ' | '.join(tail)))
+                                 % (label, run.returncode, run.tail(5).replace('\n', ' | ')))
             return
-        if result['code'] not in (0, 1, 2):
-            self.problems.append('tests%s: pytest exited with status %s' % (label, result['code']))
-        for tc in ET.parse(junit).getroot().iter('testcase'):
+        if run.returncode not in (0, 1, 2):
+            self.problems.append('tests%s: pytest exited with status %s' % (label, run.returncode))
+        for tc in run.testcases:
             self._case(tc, sol, label)
 
     def _case(self, tc, sol, label):
@@ -486,9 +475,9 @@ class PytestRun:
                    self.skipped))
 
 
-def check_tests(result, junit, sol):
+def check_tests(result, sol):
     """(problems, info lines, stubs reached) of the release's own test run."""
-    run = PytestRun(result, junit, sol)
+    run = TestReport(result['run'], sol)
     problems, info = list(run.problems), [run.summary()] if run.cases else []
     test_text = ''
     for path in sol.files:
@@ -531,7 +520,7 @@ def check_later_stubs(release_dir, sol, reached, scratch, max_rounds=3):
             break
         junit, result = os.path.join(scratch, 'junit-later-%d.xml' % n), {}
         run_tests(variant, junit, result, paths)
-        run = PytestRun(result, junit, sol, 'starter with only %s left' % ', '.join(remaining))
+        run = TestReport(result['run'], sol, 'starter with only %s left' % ', '.join(remaining))
         problems += run.problems
         newly = [f for f in remaining if f in run.reached]
         info.append('with only %d stub(s) left (%s): %s; the tests reach %s'
@@ -549,16 +538,6 @@ def check_later_stubs(release_dir, sol, reached, scratch, max_rounds=3):
 
 # ---------------------------------------------------------------------------
 # Check 4: notebooks run up to the first stub
-
-def find_data_dir():
-    """The folder that holds cifar-10-batches-py, or None."""
-    candidates = [os.environ.get('CS231N_DATA_DIR'), os.path.join(ROOT, 'cs231n', 'datasets')]
-    for c in candidates:
-        if c and all(os.path.isfile(os.path.join(c, 'cifar-10-batches-py', n))
-                     for n in ('batches.meta', 'test_batch', 'data_batch_1', 'data_batch_5')):
-            return os.path.abspath(c)
-    return None
-
 
 def check_notebooks(release_dir, data_dir, kernel_logs):
     """(problems, info lines): each notebook stops at its first stub, on NotImplementedError."""
@@ -627,17 +606,8 @@ def main(argv=None):
                         help='check this release (written by staff.release from this '
                              'repository) instead of building a fresh one')
     parser.add_argument('--keep', action='store_true', help='keep the temporary release')
-    parser.add_argument('--no-notebooks', action='store_true',
-                        help='skip check 4 (with --alt: skip the notebooks)')
-    parser.add_argument('--alt', action='store_true',
-                        help='splice the alternative solution (staff/alt_solution/) into a fresh '
-                             'release and run its self-check and notebooks instead')
+    parser.add_argument('--no-notebooks', action='store_true', help='skip check 4')
     args = parser.parse_args(argv)
-    if args.alt:
-        from staff.alt_solution import run as ALT
-        return ALT.main((['--release', args.release] if args.release else [])
-                        + (['--keep'] if args.keep else [])
-                        + (['--no-notebooks'] if args.no_notebooks else []))
     start = time.perf_counter()
     scratch = tempfile.mkdtemp(prefix='cs231n-release-check-')
     problems = []
@@ -696,7 +666,7 @@ def main(argv=None):
 
         p2, info2i = check_install(release_dir, scratch)
         tests.join()
-        p2t, info2, reached = check_tests(result, junit, sol)
+        p2t, info2, reached = check_tests(result, sol)
         info2.append('the tests stop at %d of the %d stubbed functions%s'
                      % (len(reached), len(stubbed), '' if len(reached) == len(stubbed) else
                         '; the others sit behind an earlier stub'))
@@ -706,7 +676,7 @@ def main(argv=None):
         problems += p2 + p2t + p2l
 
         title4 = '4. the release notebooks run up to their first stub'
-        data_dir = find_data_dir()
+        data_dir = H.find_data_dir()
         if args.no_notebooks:
             print('%s: SKIPPED (--no-notebooks)' % title4)
         elif data_dir is None:

@@ -11,6 +11,8 @@ The starter is generated, never edited by hand:
 - every notebook keeps its cells, with code regions emptied to `pass`, the
   inline answers replaced by "[FILL THIS IN]", and outputs, execution counts
   and run metadata cleared;
+- pyproject.toml ships without the testpaths entries that do not ship
+  (staff/tests), so that a student's bare `pytest` collects only what they have;
 - all other files are copied byte for byte.
 
 What ships is listed in staff/release/manifest.txt: the files git tracks,
@@ -22,6 +24,7 @@ Check a release with:  python -m staff.release.check
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -137,8 +140,19 @@ def source_of(path, root=ROOT, replaces=None):
     return replaces.get(path, path)
 
 
-def release_text(path, data):
+def shipped_testpaths(text, excludes):
+    """pyproject.toml's text with the testpaths entries the manifest excludes removed."""
+    def keep(match):
+        paths = re.findall(r'"([^"]*)"', match.group(2))
+        kept = [p for p in paths if not is_excluded(p.rstrip('/') + '/', excludes)]
+        return match.group(1) + ', '.join('"%s"' % p for p in kept) + ']'
+    return re.sub(r'(?m)^(testpaths\s*=\s*\[)([^\]]*)\]', keep, text)
+
+
+def release_text(path, data, excludes=()):
     """(release bytes, info) of one file; info describes what was stubbed."""
+    if path == 'pyproject.toml':
+        return shipped_testpaths(data.decode('utf-8'), excludes).encode('utf-8'), {}
     if path.endswith('.py'):
         text = data.decode('utf-8')
         new, regions = R.stub_py(text, path)
@@ -154,13 +168,14 @@ def build(dest, root=ROOT):
     """Write the release into the existing empty folder `dest`; return a summary."""
     files, warnings = release_files(root)
     replaces = load_replacements(root)
+    excludes, _ = load_manifest(root)
     summary = {'files': files, 'warnings': warnings, 'stubbed': {}, 'notebooks': {},
                'replaced': {p: replaces[p] for p in files if p in replaces}}
     for path in files:
         src = os.path.join(root, source_of(path, root, replaces))
         with open(src, 'rb') as f:
             data = f.read()
-        new, info = release_text(path, data)
+        new, info = release_text(path, data, excludes)
         out = os.path.join(dest, path)
         os.makedirs(os.path.dirname(out), exist_ok=True)
         with open(out, 'wb') as f:
@@ -251,3 +266,15 @@ def main(argv=None):
     print('Wrote the student release to %s' % os.path.abspath(args.out_dir))
     return 0
 
+
+def model_bodies(path, root=ROOT):
+    """{region key: model-answer body} of a solution file (notebooks: 'region K',
+    counted over the notebook's code regions)."""
+    with open(os.path.join(root, path), encoding='utf-8') as f:
+        text = f.read()
+    if path.endswith('.ipynb'):
+        nb = R.load_notebook(text)
+        code, _ = R.notebook_regions(nb, path)
+        numbered = [r for k in sorted(code) for r in code[k]]
+        return {'region %d' % (i + 1): r.body for i, r in enumerate(numbered)}
+    return {r.key: r.body for r in R.py_regions(text, path)}

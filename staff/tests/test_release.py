@@ -212,6 +212,21 @@ def test_solution_only_files_left_out(built):
     assert shipped <= set(REL.tracked_files(ROOT)) | set(requires)
 
 
+def test_shipped_pyproject_lists_only_shipped_test_paths(built):
+    """A student's bare pytest collects what they have: no staff/tests in testpaths."""
+    out, _ = built
+    with open(os.path.join(out, 'pyproject.toml'), encoding='utf-8') as f:
+        shipped = f.read()
+    with open(os.path.join(ROOT, 'pyproject.toml'), encoding='utf-8') as f:
+        ours = f.read()
+    assert 'staff/tests' in ours
+    assert re.search(r'(?m)^testpaths = \["tests", "notebooks"\]$', shipped), shipped
+    assert 'staff' not in shipped
+    # the rest of the file ships as it is
+    assert [l for l in shipped.splitlines() if not l.startswith('testpaths')] == \
+        [l for l in ours.splitlines() if not l.startswith('testpaths')]
+
+
 def test_executable_bits_kept(built):
     out, _ = built
     assert os.access(os.path.join(out, 'run_tests.sh'), os.X_OK)
@@ -322,7 +337,9 @@ def test_check_tests_flags_collection_and_unexpected_errors(tmp_path, solution):
         "'NoneType' object is not subscriptable\">t</failure></testcase>"
         '<testcase classname="tests.test_y" name="test_d"/>'
         '</testsuite></testsuites>')
-    problems, info, reached = CHK.check_tests({'code': 1, 'seconds': 1.0}, str(junit), solution)
+    from staff.release.harness import PytestRun
+    run = PytestRun(1, 1.0, '', str(junit))
+    problems, info, reached = CHK.check_tests({'run': run}, solution)
     assert len([p for p in problems if 'does not collect' in p]) == 1
     assert 'defined only inside the solution region' in problems[0]
     assert len([p for p in problems if 'fails on TypeError' in p]) == 1
@@ -592,13 +609,13 @@ def test_formulas_catch_both_solutions(path):
     in the alternative solution, two different ways of writing it."""
     covered = {f for fns, _, _ in CHK.FORMULAS for f in fns}
     alt = ALT.parse_sections(read(ROOT, ALT.alt_file(path)), path)
-    for label, bodies in (('model answer', ALT.model_bodies(path)), ('alternative', alt)):
+    for label, bodies in (('model answer', REL.model_bodies(path)), ('alternative', alt)):
         for function, text in _by_function(bodies).items():
             if function not in covered:
                 continue
             hits = [w for _, fns, w, _ in CHK.formula_hits(text) if function in fns]
             assert hits, 'no formula pattern of %s matches its %s' % (function, label)
-    functions = {f for f in _by_function(ALT.model_bodies(path))}
+    functions = {f for f in _by_function(REL.model_bodies(path))}
     assert functions <= covered, 'stubbed functions without patterns: %s' % (
         sorted(functions - covered))
 
@@ -653,7 +670,7 @@ def test_alt_solution_sections_must_match_regions():
 def test_alt_solution_that_copies_the_model_answer_is_a_problem(tmp_path):
     """splice_release reports a section that is the model answer written the same way."""
     path = 'cs231n/layers.py'
-    model = ALT.model_bodies(path)
+    model = REL.model_bodies(path)
     assert ALT._normalized(model['affine_forward']) == ALT._normalized(
         ['# a comment\n'] + [l.replace(' ', '') + '\n' for l in model['affine_forward']])
     alt = ALT.parse_sections(read(ROOT, ALT.alt_file(path)), path)
