@@ -6,6 +6,7 @@ student starter and run the public self-check on it.
     python -m staff.bugs --kind variant       # only the legitimate variants
     python -m staff.bugs --grader             # also grade each with staff.grading.grader.grade
     python -m staff.bugs --jobs 2             # entries run in parallel (default: 2)
+    python -m staff.bugs --set second         # the independent set (staff/bugs/second_set.py)
 
 A bug is caught when `python -m pytest tests -x` fails in its starter; the
 table gives the first failing test's message and whether it names the
@@ -242,8 +243,14 @@ def main(argv=None):
                         help='also grade each with staff.grading.grader.grade(sandbox="none")')
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--list', action='store_true', help='list the entries and exit')
+    parser.add_argument('--set', choices=('main', 'second'), default='main',
+                        help='the catalogue (main) or the independent second set')
     args = parser.parse_args(argv)
-    entries = select(ENTRIES, args.names, args.kind)
+    if args.set == 'second':
+        from staff.bugs.second_set import ENTRIES as chosen
+    else:
+        chosen = ENTRIES
+    entries = select(chosen, args.names, args.kind)
     if args.list:
         for e in entries:
             print('%-8s %-42s %s' % (e.kind, e.name, e.note))
