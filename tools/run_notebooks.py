@@ -12,7 +12,9 @@ checks, tables) is streamed to the terminal as it arrives, indented under the
 notebook's name; after each cell a progress line gives the cell number and the
 time so far. The executed copy is written atomically: a temporary file beside
 the target, renamed into place only when the whole notebook ran without error.
-Its kernelspec is the one of the kernel that ran it, as Jupyter would record it.
+Its kernelspec is the one of the kernel that ran it, as Jupyter would record it,
+and its metadata records the run (RUN_METADATA: the wall time in seconds, fast
+or full mode, the number of cores), which the repository's results table quotes.
 """
 import argparse
 import glob
@@ -23,6 +25,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK_DIR = os.path.join(ROOT, 'notebooks')
 KERNEL_NAME = 'python3'
+RUN_METADATA = 'cs231n_run'
 
 
 def write_atomically(nb, path):
@@ -121,9 +124,13 @@ def execute(path, out_path, timeout, stream=True, out=None):
     client = make_client(nb, path, timeout, stream_to=out if stream else None,
                          on_progress=on_progress)
     client.execute()
+    seconds = time.perf_counter() - start
     nb.metadata['kernelspec'] = kernelspec_metadata()
+    nb.metadata[RUN_METADATA] = {'seconds': round(seconds, 1),
+                                 'mode': 'fast' if os.environ.get('CS231N_FAST') == '1' else 'full',
+                                 'cores': os.cpu_count()}
     write_atomically(nb, out_path)
-    return time.perf_counter() - start
+    return seconds
 
 
 def _missing_data_message(folder):

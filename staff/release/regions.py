@@ -297,6 +297,7 @@ def notebook_regions(nb, path):
 
 def clear_outputs(nb):
     """Remove outputs, execution counts and run metadata, in place."""
+    nb.get('metadata', {}).pop('cs231n_run', None)    # the run's wall time (tools/run_notebooks)
     for cell in nb.get('cells', []):
         if cell.get('cell_type') == 'code':
             cell['outputs'] = []
