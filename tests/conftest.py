@@ -90,7 +90,7 @@ def pytest_collection_modifyitems(session, config, items):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     """A RuntimeWarning (an error in this self-check) raised inside the
-    student's code fails the test with a message that names that function."""
+    package's code fails the test with a message that names that function."""
     outcome = yield
     excinfo = outcome.excinfo
     if excinfo is not None and issubclass(excinfo[0], RuntimeWarning):

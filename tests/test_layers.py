@@ -1,6 +1,6 @@
 """Self-check of cs231n/layers.py.
 
-The reference numbers come from the official notebooks (FullyConnectedNets,
+The reference numbers come from the notebooks (FullyConnectedNets,
 BatchNormalization, Dropout), reproduced with the notebooks' exact setups:
 the same seeds, shapes and linspace fills, drawn in the same order. Gradients
 are checked against centered numerical gradients
