@@ -291,7 +291,7 @@ class TaggedCache:
         return len(self.cache)
 
     def __getattr__(self, name):
-        if name in TaggedCache.__slots__:
+        if name in TaggedCache.__slots__ or name.startswith('__'):
             raise AttributeError(name)
         return getattr(self.cache, name)
 
