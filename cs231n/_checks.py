@@ -298,16 +298,23 @@ class TaggedCache:
 
 # A tuple, list or dict cache keeps its type: the tag rides along as
 # attributes of a subclass, so that unpacking, indexing, `+`, isinstance,
-# .get() and the rest behave as on the cache itself.
-class _TaggedTuple(tuple):
+# .get() and the rest behave as on the cache itself. Like a TaggedCache, it
+# has .cache, .shape, .dtype and .param_shapes; its .cache is itself.
+class _Tagged:
+    @property
+    def cache(self):
+        return self
+
+
+class _TaggedTuple(_Tagged, tuple):
     pass
 
 
-class _TaggedList(list):
+class _TaggedList(_Tagged, list):
     pass
 
 
-class _TaggedDict(dict):
+class _TaggedDict(_Tagged, dict):
     pass
 
 
