@@ -71,15 +71,20 @@ def prepare_loss(fn, x, y):
     return check_labels(fn, y, x.shape[0], x.shape[1])
 
 
-def finish_loss(fn, loss, dx, x):
-    """(loss as a float, dx of the shape and dtype of x)."""
+def _loss_value(fn, loss):
+    """loss as a float: a number, or an array holding one number."""
     if loss is None:
         raise TypeError('%s: loss is None; the code of %s must compute it' % (fn, fn))
-    if np.ndim(loss) != 0 or isinstance(loss, (bool, np.bool_, str, bytes)) \
-            or np.asarray(loss).dtype.kind not in 'iuf':
+    value = np.asarray(loss) if not isinstance(loss, (str, bytes)) else None
+    if value is None or value.size != 1 or value.dtype.kind not in 'iuf':
         raise ValueError('%s: loss is %s, expected a number (the loss averaged over the batch)'
                          % (fn, describe(loss)))
-    return float(loss), check_output(fn, 'dx', dx, x.shape, x.dtype)
+    return float(value.reshape(()))
+
+
+def finish_loss(fn, loss, dx, x):
+    """(loss as a float, dx of the shape and dtype of x)."""
+    return _loss_value(fn, loss), check_output(fn, 'dx', dx, x.shape, x.dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -313,15 +318,16 @@ def prepare_net_loss(net, X):
 
 def finish_scores(net, scores, X):
     """The scores (N, C) of the net's forward pass, with the net's dtype."""
+    fn = '%s.loss' % type(net).__name__
     last = 'W%d' % getattr(net, 'num_layers', 2)
-    return check_output('%s.loss' % type(net).__name__, 'scores', scores,
-                        (X.shape[0], net.params[last].shape[1]), net.dtype)
+    if np.ndim(net.params.get(last)) != 2:
+        raise ValueError('%s: self.params[%r], the weights of the last layer, is %s; expected '
+                         'an array of shape (H, C)' % (fn, last, describe(net.params.get(last))))
+    return check_output(fn, 'scores', scores, (X.shape[0], net.params[last].shape[1]), net.dtype)
 
 
 def finish_net_loss(net, loss, grads):
     """(loss as a float, grads checked against net.params: the same keys,
     each gradient shaped like its parameter and with its dtype)."""
     fn = '%s.loss' % type(net).__name__
-    if loss is None or np.ndim(loss) != 0:
-        raise ValueError('%s: loss is %s, expected a number' % (fn, describe(loss)))
-    return float(loss), check_grads(fn, grads, net.params)
+    return _loss_value(fn, loss), check_grads(fn, grads, net.params)
