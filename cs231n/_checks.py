@@ -222,16 +222,18 @@ def check_output(fn, name, value, shape, dtype):
 
 
 def check_scale_shift(fn, name, a, x):
-    """Raise unless `a` (gamma or beta of a normalization layer) is a float
-    array of shape (D,) for x of shape (N, D), or of any shape that
-    broadcasts over x without changing its shape.
+    """Raise unless `a` (gamma or beta of a normalization layer) is a number,
+    or a numeric array of shape (D,) for x of shape (N, D), or of any shape
+    that broadcasts over x without changing its shape.
 
-    The second case is a student's own layer called from the student's own
-    code, e.g. a layer norm that reuses the batch norm code on the transposed
-    problem with gamma of shape (D, 1), which scales its rows: the official
-    starter computes that too.
+    Your own code may call the layer with such a gamma, e.g. a layer norm
+    that reuses the batch norm code on the transposed problem with gamma of
+    shape (D, 1), which scales the rows of x.T, or with gamma 1 and beta 0.
     """
-    check_array(fn, name, a)
+    if isinstance(a, numbers.Real) and not isinstance(a, (bool, np.bool_)):
+        return
+    if not isinstance(a, np.ndarray) or a.dtype.kind not in 'iuf':
+        raise TypeError('%s: %s must be a numpy array of numbers, got %s' % (fn, name, describe(a)))
     D = x.shape[1]
     if not (same_up_to_ones(a.shape, (D,)) or broadcasts_over(a.shape, x.shape)):
         raise ValueError('%s: %s has shape %s, expected (%d,) (one per feature of x, of shape '
@@ -246,15 +248,18 @@ def check_param_grad(fn, name, value, size, param_shape, dout, dtype):
     - value: The gradient
     - size: D, the number of features
     - param_shape: The shape of the parameter the forward pass got, or None
-      if unknown (a cache that the student's code built)
+      if unknown (a cache that your code built and passed on)
     - dout: The upstream derivative, of shape (N, D)
     - dtype: The dtype to give it
 
     Returns:
     - value with shape (D,) if it has D values in one axis; else (a
       gradient shaped like a parameter that broadcast over the transposed
-      problem) value as it is, if it has that parameter's shape
+      problem, or a number for a parameter that was a number) value as it
+      is, if it has that parameter's shape
     """
+    if isinstance(value, (numbers.Real, np.generic)) and not isinstance(value, (bool, np.bool_)):
+        value = np.asarray(value)
     if isinstance(value, np.ndarray) and not same_up_to_ones(value.shape, (size,)):
         fits = (same_up_to_ones(value.shape, param_shape) if param_shape is not None
                 else broadcasts_over(value.shape, dout.shape))
@@ -264,13 +269,11 @@ def check_param_grad(fn, name, value, size, param_shape, dout, dtype):
 
 
 class TaggedCache:
-    """A layer's cache together with the shape and dtype of the layer's output.
+    """A layer's cache that is neither a tuple, a list nor a dict, together
+    with the shape and dtype of the layer's output (see tag_cache).
 
-    batchnorm_forward and layernorm_forward wrap the cache that their code
-    builds, in any format, and their backward passes unwrap it before that
-    code sees it again. So the backward pass can check dout against the
-    forward pass's output, and dgamma and dbeta against the shapes of gamma
-    and beta, without knowing the cache's format.
+    Indexing, iteration, len and attributes reach the cache inside, so code
+    that reads the cache of a forward pass it called works unchanged.
     """
     __slots__ = ('cache', 'shape', 'dtype', 'param_shapes')
 
@@ -278,8 +281,6 @@ class TaggedCache:
         self.cache, self.shape, self.dtype = cache, shape, dtype
         self.param_shapes = param_shapes or {}
 
-    # A student's layernorm may read the cache of the batchnorm_forward it
-    # called, as in the official starter: cache[1], cache['x_hat'], unpacking.
     def __getitem__(self, key):
         return self.cache[key]
 
@@ -289,33 +290,77 @@ class TaggedCache:
     def __len__(self):
         return len(self.cache)
 
+    def __getattr__(self, name):
+        if name in TaggedCache.__slots__ or name.startswith('__'):
+            raise AttributeError(name)
+        return getattr(self.cache, name)
+
+
+# A tuple, list or dict cache keeps its type: the tag rides along as
+# attributes of a subclass, so that unpacking, indexing, `+`, isinstance,
+# .get() and the rest behave as on the cache itself. Like a TaggedCache, it
+# has .cache, .shape, .dtype and .param_shapes; its .cache is itself.
+class _Tagged:
+    @property
+    def cache(self):
+        return self
+
+
+class _TaggedTuple(_Tagged, tuple):
+    pass
+
+
+class _TaggedList(_Tagged, list):
+    pass
+
+
+class _TaggedDict(_Tagged, dict):
+    pass
+
+
+_TAGGED = {tuple: _TaggedTuple, list: _TaggedList, dict: _TaggedDict}
+
 
 def tag_cache(cache, out, **params):
     """The cache of a forward pass, tagged with the shape and dtype of its
     output and with the shapes of the parameters in `params` (gamma=gamma, ...)."""
-    return TaggedCache(cache, out.shape, out.dtype,
-                       {k: np.shape(v) for k, v in params.items()})
+    param_shapes = {k: np.shape(v) for k, v in params.items()}
+    kind = _TAGGED.get(type(cache))
+    if kind is None:
+        return TaggedCache(cache, out.shape, out.dtype, param_shapes)
+    tagged = kind(cache)
+    tagged.shape, tagged.dtype, tagged.param_shapes = out.shape, out.dtype, param_shapes
+    return tagged
+
+
+def _tag_of(cache):
+    if isinstance(cache, TaggedCache):
+        return cache.cache, cache
+    if type(cache) in _TAGGED.values():
+        return cache, cache
+    return cache, None
 
 
 def untag_cache(fn, dout, cache):
     """Check dout against a tagged cache and unwrap it.
 
-    A cache that is not tagged (one that a student's code built and passes
-    on, e.g. from layernorm to the batchnorm code it reuses) is returned as
-    it is, after a looser check of dout.
+    A cache that is not tagged (one that your code built and passes on,
+    e.g. from layernorm to the batchnorm code it reuses) is returned as it
+    is, after a looser check of dout.
 
     Returns a tuple of:
-    - cache: The cache inside the tag
+    - cache: The cache inside the tag (a tagged tuple, list or dict is its
+      own cache)
     - dtype: The dtype the gradients get
     - param_shapes: {parameter name: shape} the forward pass got ({} if not tagged)
     """
-    param_shapes = {}
-    if isinstance(cache, TaggedCache):
-        check_array(fn, 'dout', dout, shape=cache.shape)
-        cache, dtype, param_shapes = cache.cache, cache.dtype, cache.param_shapes
+    cache, tag = _tag_of(cache)
+    if tag is not None:
+        check_array(fn, 'dout', dout, shape=tag.shape)
+        dtype, param_shapes = tag.dtype, tag.param_shapes
     else:
         check_array(fn, 'dout', dout, ndim=2)
-        dtype = dout.dtype
+        dtype, param_shapes = dout.dtype, {}
     if cache is None:
         raise ValueError('%s: the cache is None; the backward pass needs the cache of a '
                          'forward pass in "train" mode' % fn)

@@ -1,7 +1,7 @@
 """Solver checkpoints: everything a training run needs to resume exactly.
 
-A checkpoint is a pickled dict. It holds the keys of the official
-assignment's checkpoints (model, update_rule, lr_decay, optim_config,
+A checkpoint is a pickled dict. It holds the keys of CS231n's classic
+Solver checkpoints (model, update_rule, lr_decay, optim_config,
 batch_size, num_train_samples, num_val_samples, epoch and the three
 histories), and what an exact resume needs beyond them: the optimizer state
 of every parameter, the number of updates done, the best model so far and

@@ -6,14 +6,13 @@ Every layer is two functions:
     dinputs... = layer_backward(dout, cache)
 
 The backward pass returns one gradient per input, each shaped like that input.
-The code around each solution region checks the arguments and the results,
-and gives the results the dtype of the inputs: float32 in, float32 out.
+Each function opens with a call that checks its arguments and closes with one
+that checks the results and gives them the dtype of the inputs: float32 in,
+float32 out (see _given.py).
 """
 import numpy as np
 
-from ._checks import (check_array, check_dict, check_examples, check_labels, check_mode,
-                      check_output, check_param_grad, check_real, check_rows,
-                      check_scale_shift, tag_cache, untag_cache)
+from . import _given
 
 
 def affine_forward(x, w, b):
@@ -31,11 +30,7 @@ def affine_forward(x, w, b):
     - out: output, of shape (N, M)
     - cache: (x, w, b)
     """
-    check_array('affine_forward', 'w', w, ndim=2)
-    check_array('affine_forward', 'b', b, shape=(w.shape[1],))
-    check_array('affine_forward', 'x', x)
-    check_examples('affine_forward', 'x', x, w.shape[0], 'the rows of w')
-    check_rows('affine_forward', 'x', x, 'expected at least one example')
+    _given.prepare_affine_forward(x, w, b)
     out = None
     ###########################################################################
     # TODO: Implement the affine forward pass. Store the result in out. You   #
@@ -49,9 +44,8 @@ def affine_forward(x, w, b):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    out = check_output('affine_forward', 'out', out, (x.shape[0], w.shape[1]), x.dtype)
     cache = (x, w, b)
-    return out, cache
+    return _given.finish_affine_forward(out, x, w), cache
 
 
 def affine_backward(dout, cache):
@@ -67,7 +61,7 @@ def affine_backward(dout, cache):
     - db: Gradient with respect to b, of shape (M,)
     """
     x, w, b = cache
-    check_array('affine_backward', 'dout', dout, shape=(x.shape[0], w.shape[1]))
+    _given.prepare_affine_backward(dout, x, w)
     dx, dw, db = None, None, None
     ###########################################################################
     # TODO: Implement the affine backward pass.                               #
@@ -82,10 +76,7 @@ def affine_backward(dout, cache):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    dx = check_output('affine_backward', 'dx', dx, x.shape, x.dtype)
-    dw = check_output('affine_backward', 'dw', dw, w.shape, w.dtype)
-    db = check_output('affine_backward', 'db', db, b.shape, b.dtype)
-    return dx, dw, db
+    return _given.finish_affine_backward(dx, dw, db, x, w, b)
 
 
 def relu_forward(x):
@@ -98,7 +89,7 @@ def relu_forward(x):
     - out: Output, of the same shape as x
     - cache: x
     """
-    check_array('relu_forward', 'x', x)
+    _given.prepare_relu_forward(x)
     out = None
     ###########################################################################
     # TODO: Implement the ReLU forward pass.                                  #
@@ -111,9 +102,8 @@ def relu_forward(x):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    out = check_output('relu_forward', 'out', out, x.shape, x.dtype)
     cache = x
-    return out, cache
+    return _given.finish_relu_forward(out, x), cache
 
 
 def relu_backward(dout, cache):
@@ -126,9 +116,8 @@ def relu_backward(dout, cache):
     Returns:
     - dx: Gradient with respect to x
     """
-    x = cache
-    check_array('relu_backward', 'dout', dout, shape=x.shape)
-    dx = None
+    dx, x = None, cache
+    _given.prepare_relu_backward(dout, x)
     ###########################################################################
     # TODO: Implement the ReLU backward pass.                                 #
     ###########################################################################
@@ -140,7 +129,7 @@ def relu_backward(dout, cache):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    return check_output('relu_backward', 'dx', dx, x.shape, x.dtype)
+    return _given.finish_relu_backward(dx, x)
 
 
 def softmax_loss(x, y):
@@ -156,9 +145,7 @@ def softmax_loss(x, y):
     - loss: Scalar giving the loss
     - dx: Gradient of the loss with respect to x, of shape (N, C)
     """
-    check_array('softmax_loss', 'x', x, ndim=2)
-    check_rows('softmax_loss', 'x', x, 'the loss is an average over at least one example')
-    y = check_labels('softmax_loss', y, x.shape[0], x.shape[1])
+    y = _given.prepare_loss('softmax_loss', x, y)
     loss, dx = None, None
     ###########################################################################
     # TODO: Compute the softmax loss and its gradient. Shift the scores by    #
@@ -180,8 +167,7 @@ def softmax_loss(x, y):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    dx = check_output('softmax_loss', 'dx', dx, x.shape, x.dtype)
-    return float(loss), dx
+    return _given.finish_loss('softmax_loss', loss, dx, x)
 
 
 def svm_loss(x, y):
@@ -197,9 +183,7 @@ def svm_loss(x, y):
     - loss: Scalar giving the loss
     - dx: Gradient of the loss with respect to x, of shape (N, C)
     """
-    check_array('svm_loss', 'x', x, ndim=2)
-    check_rows('svm_loss', 'x', x, 'the loss is an average over at least one example')
-    y = check_labels('svm_loss', y, x.shape[0], x.shape[1])
+    y = _given.prepare_loss('svm_loss', x, y)
     loss, dx = None, None
     ###########################################################################
     # TODO: Compute the multiclass SVM loss and its (sub)gradient.            #
@@ -219,8 +203,7 @@ def svm_loss(x, y):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    dx = check_output('svm_loss', 'dx', dx, x.shape, x.dtype)
-    return float(loss), dx
+    return _given.finish_loss('svm_loss', loss, dx, x)
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
@@ -254,33 +237,26 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     - out: of shape (N, D)
     - cache: A tuple of values needed in the backward pass
     """
-    fn = 'batchnorm_forward'
-    check_dict(fn, 'bn_param', bn_param, required=('mode',))
-    mode = bn_param['mode']
-    check_mode(fn, 'bn_param["mode"]', mode)
-    check_array(fn, 'x', x, ndim=2)
+    mode, eps, momentum, running_mean, running_var = _given.prepare_batchnorm_forward(
+        x, gamma, beta, bn_param)
     N, D = x.shape
-    check_scale_shift(fn, 'gamma', gamma, x)
-    check_scale_shift(fn, 'beta', beta, x)
-    eps = check_real(fn, 'bn_param["eps"]', bn_param.get('eps', 1e-5), '(0, inf)')
-    momentum = check_real(fn, 'bn_param["momentum"]', bn_param.get('momentum', 0.9), '[0, 1]')
-    running_mean = bn_param.get('running_mean', np.zeros(D, dtype=x.dtype))
-    running_var = bn_param.get('running_var', np.zeros(D, dtype=x.dtype))
-    for key, stat in (('running_mean', running_mean), ('running_var', running_var)):
-        check_array(fn, 'bn_param["%s"]' % key, stat)
-        if stat.shape not in ((D,), (1, D)):   # (1, D), kept by the student's code, is fine
-            raise ValueError('%s: bn_param["%s"] has shape %s, expected (%d,)'
-                             % (fn, key, stat.shape, D))
-    if mode == 'train':
-        check_rows(fn, 'x', x, 'train mode normalizes with the statistics of the batch')
-
     out, cache = None, None
     if mode == 'train':
         #######################################################################
         # TODO: Implement the training-time forward pass for batch norm.      #
-        # Use minibatch statistics to normalize the incoming data, scale and  #
-        # shift it with gamma and beta, and update the running averages.      #
-        # Store what the backward pass needs in cache.                        #
+        # Compute the mean and variance of each feature over the minibatch,   #
+        # normalize the incoming data with them, then scale and shift the     #
+        # normalized data with gamma and beta. Store the output in out, and   #
+        # whatever the backward pass needs in cache.                          #
+        #                                                                     #
+        # Also update the running averages with the momentum, your sample     #
+        # mean and your sample variance (see the docstring), storing them in  #
+        # running_mean and running_var.                                       #
+        #                                                                     #
+        # Note that the running average is of the variance, while the data is #
+        # normalized by the standard deviation (the square root of the        #
+        # variance). The original paper (https://arxiv.org/abs/1502.03167)    #
+        # may help.                                                           #
         #######################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
@@ -300,7 +276,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     else:
         #######################################################################
         # TODO: Implement the test-time forward pass for batch normalization. #
-        # Normalize with the running mean and variance, then scale and shift. #
+        # Use the running mean and variance to normalize the incoming data,   #
+        # then scale and shift the normalized data with gamma and beta. Store #
+        # the result in out.                                                  #
         #######################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
@@ -310,16 +288,15 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         #######################################################################
         #                           END OF YOUR CODE                          #
         #######################################################################
-
-    out = check_output(fn, 'out', out, x.shape, x.dtype)
-    # Store the updated running means back into bn_param, shaped (D,)
-    bn_param['running_mean'] = check_output(fn, 'running_mean', running_mean, (D,), x.dtype)
-    bn_param['running_var'] = check_output(fn, 'running_var', running_var, (D,), x.dtype)
-    return out, tag_cache(cache, out, gamma=gamma, beta=beta)
+    return _given.finish_batchnorm_forward(out, cache, running_mean, running_var, x, gamma,
+                                           beta, bn_param)
 
 
 def batchnorm_backward(dout, cache):
     """Batch normalization, backward, through the computation graph.
+
+    Draw the computation graph of batch normalization on paper, then
+    propagate the gradient backward through its intermediate nodes.
 
     Inputs:
     - dout: Upstream derivatives, of shape (N, D)
@@ -331,12 +308,13 @@ def batchnorm_backward(dout, cache):
       (or of gamma's shape, if the forward pass got a gamma that broadcast)
     - dbeta: Gradient with respect to shift parameter beta, likewise
     """
-    fn = 'batchnorm_backward'
-    cache, dtype, param_shapes = untag_cache(fn, dout, cache)
+    cache, tag = _given.prepare_norm_backward('batchnorm_backward', dout, cache)
     dx, dgamma, dbeta = None, None, None
     ###########################################################################
     # TODO: Implement the backward pass for batch normalization by walking    #
-    # the computation graph backwards, one node at a time.                    #
+    # the computation graph backwards, one node at a time. Store the results  #
+    # in dx, dgamma and dbeta. The original paper                             #
+    # (https://arxiv.org/abs/1502.03167) may help.                            #
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
@@ -363,27 +341,25 @@ def batchnorm_backward(dout, cache):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    N, D = dout.shape
-    dx = check_output(fn, 'dx', dx, (N, D), dtype)
-    dgamma = check_param_grad(fn, 'dgamma', dgamma, D, param_shapes.get('gamma'), dout, dtype)
-    dbeta = check_param_grad(fn, 'dbeta', dbeta, D, param_shapes.get('beta'), dout, dtype)
-    return dx, dgamma, dbeta
+    return _given.finish_norm_backward('batchnorm_backward', dx, dgamma, dbeta, dout, tag)
 
 
 def batchnorm_backward_alt(dout, cache):
     """Batch normalization, backward, in simplified closed form.
 
-    Takes the same cache as batchnorm_backward and gives the same result.
+    Work out the derivatives on paper and simplify them as far as you can.
+    This function takes the same cache as batchnorm_backward (it may use
+    only part of it) and gives the same result.
 
     Inputs / outputs: Same as batchnorm_backward
     """
-    fn = 'batchnorm_backward_alt'
-    cache, dtype, param_shapes = untag_cache(fn, dout, cache)
+    cache, tag = _given.prepare_norm_backward('batchnorm_backward_alt', dout, cache)
     dx, dgamma, dbeta = None, None, None
     ###########################################################################
-    # TODO: Implement the backward pass for batch normalization. Simplify     #
-    # the gradient with respect to the centered inputs on paper first: dx     #
-    # fits on a single 80-character line.                                     #
+    # TODO: Implement the backward pass for batch normalization. Store the    #
+    # results in dx, dgamma and dbeta. Simplify the gradient with respect to  #
+    # the centered inputs on paper first: dx then fits on a single            #
+    # 80-character line.                                                      #
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
@@ -397,11 +373,7 @@ def batchnorm_backward_alt(dout, cache):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    N, D = dout.shape
-    dx = check_output(fn, 'dx', dx, (N, D), dtype)
-    dgamma = check_param_grad(fn, 'dgamma', dgamma, D, param_shapes.get('gamma'), dout, dtype)
-    dbeta = check_param_grad(fn, 'dbeta', dbeta, D, param_shapes.get('beta'), dout, dtype)
-    return dx, dgamma, dbeta
+    return _given.finish_norm_backward('batchnorm_backward_alt', dx, dgamma, dbeta, dout, tag)
 
 
 def layernorm_forward(x, gamma, beta, ln_param):
@@ -423,15 +395,8 @@ def layernorm_forward(x, gamma, beta, ln_param):
     - out: of shape (N, D)
     - cache: A tuple of values needed in the backward pass
     """
-    fn = 'layernorm_forward'
-    check_dict(fn, 'ln_param', ln_param)
-    check_array(fn, 'x', x, ndim=2)
+    eps = _given.prepare_layernorm_forward(x, gamma, beta, ln_param)
     N, D = x.shape
-    check_scale_shift(fn, 'gamma', gamma, x)
-    check_scale_shift(fn, 'beta', beta, x)
-    if D == 0:
-        raise ValueError('%s: x has shape %s: no features to normalize over' % (fn, x.shape))
-    eps = check_real(fn, 'ln_param["eps"]', ln_param.get('eps', 1e-5), '(0, inf)')
     out, cache = None, None
     ###########################################################################
     # TODO: Implement the training-time forward pass for layer norm.          #
@@ -452,8 +417,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    out = check_output(fn, 'out', out, x.shape, x.dtype)
-    return out, tag_cache(cache, out, gamma=gamma, beta=beta)
+    return _given.finish_layernorm_forward(out, cache, x, gamma, beta)
 
 
 def layernorm_backward(dout, cache):
@@ -468,8 +432,7 @@ def layernorm_backward(dout, cache):
     - dgamma: Gradient with respect to scale parameter gamma, of shape (D,)
     - dbeta: Gradient with respect to shift parameter beta, of shape (D,)
     """
-    fn = 'layernorm_backward'
-    cache, dtype, param_shapes = untag_cache(fn, dout, cache)
+    cache, tag = _given.prepare_norm_backward('layernorm_backward', dout, cache)
     dx, dgamma, dbeta = None, None, None
     ###########################################################################
     # TODO: Implement the backward pass for layer norm.                       #
@@ -487,11 +450,7 @@ def layernorm_backward(dout, cache):
     ###########################################################################
     #                             END OF YOUR CODE                            #
     ###########################################################################
-    N, D = dout.shape
-    dx = check_output(fn, 'dx', dx, (N, D), dtype)
-    dgamma = check_param_grad(fn, 'dgamma', dgamma, D, param_shapes.get('gamma'), dout, dtype)
-    dbeta = check_param_grad(fn, 'dbeta', dbeta, D, param_shapes.get('beta'), dout, dtype)
-    return dx, dgamma, dbeta
+    return _given.finish_norm_backward('layernorm_backward', dx, dgamma, dbeta, dout, tag)
 
 
 def dropout_forward(x, dropout_param):
@@ -519,23 +478,16 @@ def dropout_forward(x, dropout_param):
     - cache: tuple (dropout_param, mask). In training mode, mask is the dropout
       mask that was used to multiply the input; in test mode, mask is None.
     """
-    fn = 'dropout_forward'
-    check_dict(fn, 'dropout_param', dropout_param, required=('p', 'mode'))
-    p, mode = dropout_param['p'], dropout_param['mode']
-    check_real(fn, 'dropout_param["p"] (the keep probability)', p, '(0, 1]')
-    check_mode(fn, 'dropout_param["mode"]', mode)
-    check_array(fn, 'x', x)
-    # Reseeding numpy's global generator (rather than a private one) is the
-    # assignment's convention: the reference losses of later cells depend on it.
+    p, mode = _given.prepare_dropout_forward(x, dropout_param)
     if dropout_param.get('seed') is not None:
         np.random.seed(dropout_param['seed'])
-
-    mask, out = None, None
+    mask = None
+    out = None
     if mode == 'train':
         #######################################################################
-        # TODO: Implement training phase forward pass for inverted dropout.  #
-        # Draw a mask that keeps each unit with probability p (for example   #
-        # with rand(*x.shape) < p) and store it in mask.                     #
+        # TODO: Implement training phase forward pass for inverted dropout.   #
+        # Draw a mask that keeps each unit with probability p (for example    #
+        # with rand(*x.shape) < p) and store it in mask.                      #
         #######################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
@@ -558,10 +510,8 @@ def dropout_forward(x, dropout_param):
         #######################################################################
         #                           END OF YOUR CODE                          #
         #######################################################################
-
     cache = (dropout_param, mask)
-    out = check_output(fn, 'out', out, x.shape, x.dtype)
-    return out, cache
+    return _given.finish_dropout_forward(out, x), cache
 
 
 def dropout_backward(dout, cache):
@@ -576,8 +526,7 @@ def dropout_backward(dout, cache):
     """
     dropout_param, mask = cache
     mode = dropout_param['mode']
-    check_array('dropout_backward', 'dout', dout, shape=np.shape(mask) if mode == 'train' else None)
-
+    _given.prepare_dropout_backward(dout, mask, mode)
     dx = None
     if mode == 'train':
         #######################################################################
@@ -591,6 +540,6 @@ def dropout_backward(dout, cache):
         #######################################################################
         #                          END OF YOUR CODE                           #
         #######################################################################
-    elif mode == 'test':
+    else:
         dx = dout
-    return check_output('dropout_backward', 'dx', dx, dout.shape, dout.dtype)
+    return _given.finish_dropout_backward(dx, dout)

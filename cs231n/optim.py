@@ -47,7 +47,10 @@ UPDATE_RULES = tuple(DEFAULTS)
 
 
 def check_hyperparameters(fn, rule, config, name='config'):
-    """Raise unless config holds only keys that `rule` uses, with valid values.
+    """Raise unless config holds valid values, and, before the first update
+    (no state in config yet), only keys that `rule` uses: a misspelled
+    hyperparameter would be ignored. After it, config may also hold what the
+    rule's code keeps there of its own.
 
     Inputs:
     - fn, name: The caller and the argument, for the message
@@ -58,7 +61,7 @@ def check_hyperparameters(fn, rule, config, name='config'):
     check_dict(fn, name, config)
     known = set(DEFAULTS[rule]) | set(STATE[rule]) | ({'t'} if rule == 'adam' else set())
     unknown = sorted(set(config) - known, key=str)
-    if unknown:
+    if unknown and not any(key in config for key in STATE[rule]):
         raise ValueError('%s: %s has the key(s) %s, which %s does not use; it takes %s'
                          % (fn, name, ', '.join(map(repr, unknown)), rule, sorted(known)))
     for key in DEFAULTS[rule]:

@@ -246,7 +246,7 @@ def test_dropout_notebook_sequence(net_grad_check, assert_net_grads):
 
 def test_dropout_net_applies_dropout(rng):
     """With dropout the training loss depends on the mask, so on the seed of
-    dropout_param; test mode does not drop units."""
+    dropout_param (test mode: the next test)."""
     X, y = rng.randn(6, 5), rng.randint(3, size=6)
     losses = []
     for seed in (1, 2):
@@ -258,6 +258,33 @@ def test_dropout_net_applies_dropout(rng):
         'FullyConnectedNet.loss (dropout_keep_ratio=0.5): two dropout seeds give the same '
         'training loss %r: is self.dropout_param passed to a dropout layer after every hidden '
         'ReLU?' % losses[0])
+
+
+@pytest.mark.parametrize('normalization', NORMALIZATIONS, ids=['plain', 'batchnorm', 'layernorm'])
+def test_dropout_net_drops_nothing_in_test_mode(normalization, rng):
+    """Test mode (y=None) drops no unit: the scores of a net with dropout do
+    not depend on the dropout seed, and equal those of the same net (the same
+    weights) without dropout."""
+    X, y = rng.randn(6, 5), rng.randint(3, size=6)
+    scores = {}
+    for keep, seed in ((1, None), (0.5, 1), (0.5, 2)):
+        np.random.seed(0)
+        model = FullyConnectedNet([8, 7], input_dim=5, num_classes=3, weight_scale=0.5,
+                                  dtype=np.float64, dropout_keep_ratio=keep, seed=seed,
+                                  normalization=normalization)
+        if normalization != 'batchnorm':   # (whose running statistics the masks would move)
+            model.loss(X, y)               # a training step first, as the Solver does
+        scores[keep, seed] = model.loss(X)
+    what = 'FullyConnectedNet.loss (dropout_keep_ratio=0.5%s)' % (
+        ', %s' % normalization if normalization else '')
+    assert np.allclose(scores[0.5, 1], scores[0.5, 2], rtol=1e-12, atol=1e-12), (
+        '%s: in test mode (y=None) the scores depend on the seed of dropout_param, by up to '
+        '%.2g: test mode must not drop units; do the dropout layers get self.dropout_param, '
+        'whose mode the given code sets?' % (what, np.abs(scores[0.5, 1] - scores[0.5, 2]).max()))
+    assert np.allclose(scores[0.5, 1], scores[1, None], rtol=1e-12, atol=1e-12), (
+        '%s: in test mode (y=None) the scores differ from those of the same net without '
+        'dropout by up to %.2g: test mode passes every unit through unchanged'
+        % (what, np.abs(scores[0.5, 1] - scores[1, None]).max()))
 
 
 # ---------------------------------------------------------------------------

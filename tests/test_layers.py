@@ -1,6 +1,6 @@
 """Self-check of cs231n/layers.py.
 
-The reference numbers come from the official notebooks (FullyConnectedNets,
+The reference numbers come from the notebooks (FullyConnectedNets,
 BatchNormalization, Dropout), reproduced with the notebooks' exact setups:
 the same seeds, shapes and linspace fills, drawn in the same order. Gradients
 are checked against centered numerical gradients
@@ -56,6 +56,18 @@ def test_affine_forward_matches_notebook():
     assert_rel_error('affine_forward: out', out, correct_out, 1e-8)
 
 
+def test_affine_forward_leaves_its_inputs_unchanged():
+    rng = np.random.RandomState(0)
+    x, w, b = rng.randn(3, 2, 2), rng.randn(4, 5), rng.randn(5)
+    before = [a.copy() for a in (x, w, b)]
+    out, cache = affine_forward(x, w, b)
+    for name, a, a0 in zip('xwb', (x, w, b), before):
+        assert np.array_equal(a, a0), 'affine_forward changed its input %s in place' % name
+    affine_backward(np.ones_like(out), cache)
+    for name, a, a0 in zip('xwb', (x, w, b), before):
+        assert np.array_equal(a, a0), 'affine_backward changed %s, which the cache holds' % name
+
+
 def test_affine_backward_matches_numerical_gradient(check_grad):
     np.random.seed(231)
     x = np.random.randn(10, 2, 3)
@@ -73,16 +85,6 @@ def test_affine_backward_matches_numerical_gradient(check_grad):
     check_grad('affine_backward: db', db, db_num, 1e-7)
 
 
-def test_affine_forward_leaves_its_inputs_unchanged():
-    rng = np.random.RandomState(0)
-    x, w, b = rng.randn(3, 2, 2), rng.randn(4, 5), rng.randn(5)
-    before = [a.copy() for a in (x, w, b)]
-    out, cache = affine_forward(x, w, b)
-    affine_backward(np.ones_like(out), cache)
-    for name, a, a0 in zip('xwb', (x, w, b), before):
-        assert np.array_equal(a, a0), 'affine_forward/backward changed its input %s' % name
-
-
 # ---------------------------------------------------------------------------
 # relu
 # ---------------------------------------------------------------------------
@@ -97,6 +99,20 @@ def test_relu_forward_matches_notebook():
     assert_rel_error('relu_forward: out', out, correct_out, 1e-7)
 
 
+def test_relu_forward_leaves_its_input_unchanged():
+    """relu_forward returns a new array: its caller keeps using x (the
+    numerical gradient checks perturb it entry by entry). Runs before the
+    backward tests, whose numerical gradients an overwritten x would spoil."""
+    x = np.random.RandomState(0).randn(4, 5)
+    before = x.copy()
+    out, cache = relu_forward(x)
+    assert np.array_equal(x, before), (
+        'relu_forward changed its input x in place (%d of its %d entries): compute out as a '
+        'new array and leave x as it is' % (np.sum(x != before), x.size))
+    relu_backward(np.ones_like(out), cache)
+    assert np.array_equal(x, before), 'relu_backward changed its cache x, the input of relu_forward'
+
+
 def test_relu_backward_matches_numerical_gradient(check_grad):
     np.random.seed(231)
     x = np.random.randn(10, 10)
@@ -106,14 +122,6 @@ def test_relu_backward_matches_numerical_gradient(check_grad):
     dx_num = eval_numerical_gradient_array(lambda x: relu_forward(x)[0], x, dout)
     dx = relu_backward(dout, relu_forward(x)[1])
     check_grad('relu_backward: dx', dx, dx_num, 1e-7)
-
-
-def test_relu_forward_leaves_its_input_unchanged():
-    x = np.random.RandomState(0).randn(4, 5)
-    before = x.copy()
-    out, cache = relu_forward(x)
-    relu_backward(np.ones_like(out), cache)
-    assert np.array_equal(x, before), 'relu_forward/backward changed its input x'
 
 
 # ---------------------------------------------------------------------------

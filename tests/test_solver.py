@@ -88,7 +88,7 @@ def test_histories_have_num_epochs_plus_one_entries(num_train, batch_size, num_e
 
 
 def test_one_iteration_per_epoch_checks_once_per_epoch(rng):
-    """As in the official Solver, accuracy is checked after the first
+    """As in CS231n's classic Solver, accuracy is checked after the first
     iteration, not before training: with one iteration per epoch (batch_size
     >= num_train) that check is the end of epoch 1, so the histories have
     num_epochs entries, not num_epochs + 1."""

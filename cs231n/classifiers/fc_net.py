@@ -5,22 +5,9 @@ Both nets keep their learnable parameters in the dict self.params and compute
 """
 import numpy as np
 
-from .._checks import (check_choice, check_dtype, check_examples, check_grads, check_int,
-                       check_output, check_real)
+from .. import _given
 from ..layer_utils import *  # noqa: F401,F403  (notebooks get every layer from here)
 from ..layers import affine_backward, affine_forward, softmax_loss
-
-NORMALIZATIONS = (None, 'batchnorm', 'layernorm')
-
-
-class _Default(int):
-    """The default keep ratio, 1, told apart from a 1 that the caller passed."""
-
-    def __repr__(self):
-        return '1'
-
-
-_KEEP_ALL = _Default(1)
 
 
 class TwoLayerNet(object):
@@ -44,24 +31,19 @@ class TwoLayerNet(object):
           initialization of the weights.
         - reg: Scalar giving L2 regularization strength.
         - dtype: np.float64 (the default, for gradient checks) or np.float32,
-          which trains about twice as fast.
+          which trains about twice as fast. Every parameter is cast to it
+          after the initialization below.
         """
-        fn = 'TwoLayerNet'
-        check_int(fn, 'input_dim', input_dim)
-        check_int(fn, 'hidden_dim', hidden_dim)
-        check_int(fn, 'num_classes', num_classes)
-        check_real(fn, 'weight_scale', weight_scale, '(0, inf)')
-        check_real(fn, 'reg', reg, '[0, inf)')
-        dtype = check_dtype(fn, 'dtype', dtype)
+        _given.prepare_two_layer_net(input_dim, hidden_dim, num_classes, weight_scale, reg, dtype)
         self.params = {}
         self.reg = reg
-        self.input_dim = input_dim
-        self.dtype = dtype.type
         #######################################################################
         # TODO: Initialize the weights and biases of the two-layer net.       #
-        # Weights are drawn from a Gaussian centered at 0.0 with standard     #
-        # deviation weight_scale, and biases are zeros. First layer: W1, b1;  #
-        # second layer: W2, b2.                                               #
+        # Weights should be initialized from a Gaussian centered at 0.0 with  #
+        # standard deviation equal to weight_scale, and biases should be      #
+        # initialized to zero. Store all weights and biases in the dictionary #
+        # self.params, with the keys 'W1' and 'b1' for the first layer and    #
+        # 'W2' and 'b2' for the second layer.                                 #
         #######################################################################
         # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
@@ -74,9 +56,7 @@ class TwoLayerNet(object):
         #######################################################################
         #                            END OF YOUR CODE                         #
         #######################################################################
-
-        for k, v in self.params.items():
-            self.params[k] = v.astype(self.dtype)
+        _given.finish_net_init(self, input_dim, dtype)
 
     def loss(self, X, y=None):
         """Compute loss and gradient for a minibatch of data.
@@ -96,8 +76,7 @@ class TwoLayerNet(object):
         - grads: Dictionary with the same keys as self.params, mapping parameter
           names to gradients of the loss with respect to those parameters.
         """
-        check_examples('TwoLayerNet.loss', 'X', X, self.input_dim, 'input_dim')
-        X = X.astype(self.dtype, copy=False)
+        X = _given.prepare_net_loss(self, X)
         scores = None
         #######################################################################
         # TODO: Implement the forward pass for the two-layer net, computing   #
@@ -112,9 +91,7 @@ class TwoLayerNet(object):
         #######################################################################
         #                             END OF YOUR CODE                        #
         #######################################################################
-
-        scores = check_output('TwoLayerNet.loss', 'scores', scores,
-                              (X.shape[0], self.params['W2'].shape[1]), self.dtype)
+        scores = _given.finish_scores(self, scores, X)
         # If y is None then we are in test mode so just return scores
         if y is None:
             return scores
@@ -145,7 +122,7 @@ class TwoLayerNet(object):
         #######################################################################
         #                             END OF YOUR CODE                        #
         #######################################################################
-        return float(loss), check_grads('TwoLayerNet.loss', grads, self.params)
+        return _given.finish_net_loss(self, loss, grads)
 
 
 class FullyConnectedNet(object):
@@ -165,7 +142,7 @@ class FullyConnectedNet(object):
     """
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10,
-                 dropout_keep_ratio=_KEEP_ALL, normalization=None, reg=0.0,
+                 dropout_keep_ratio=None, normalization=None, reg=0.0,
                  weight_scale=1e-2, dtype=np.float32, seed=None, *, dropout=None):
         """Initialize a new FullyConnectedNet.
 
@@ -175,7 +152,7 @@ class FullyConnectedNet(object):
         - num_classes: An integer giving the number of classes to classify.
         - dropout_keep_ratio: Scalar between 0 and 1 giving the probability of
           KEEPING a unit in dropout. If dropout_keep_ratio=1 then the network
-          should not use dropout at all.
+          should not use dropout at all; None (the default) means 1.
         - normalization: What type of normalization the network should use. Valid values
           are "batchnorm", "layernorm", or None for no normalization (the default).
         - reg: Scalar giving L2 regularization strength.
@@ -188,35 +165,17 @@ class FullyConnectedNet(object):
           This will make the dropout layers deteriminstic so we can gradient check
           the model.
         - dropout: The 2019/2020 name of dropout_keep_ratio (also a KEEP
-          probability), accepted so that older notebooks run. Pass one or the
-          other, not both.
+          probability), so that older notebooks run. Pass one or the other,
+          not both; None (the default) means that it was not passed.
         """
-        fn = 'FullyConnectedNet'
-        if dropout is not None:
-            if dropout_keep_ratio is not _KEEP_ALL:
-                raise ValueError('%s: got dropout=%r and dropout_keep_ratio=%r; they are two '
-                                 'names for the same keep probability, pass only one'
-                                 % (fn, dropout, dropout_keep_ratio))
-            dropout_keep_ratio = dropout
-        if isinstance(hidden_dims, (str, bytes, dict)) or not hasattr(hidden_dims, '__len__') \
-                or len(hidden_dims) == 0:
-            raise ValueError('%s: hidden_dims must be a non-empty list of positive integers, '
-                             'got %r' % (fn, hidden_dims))
-        hidden_dims = [check_int(fn, 'hidden_dims[%d]' % i, h) for i, h in enumerate(hidden_dims)]
-        check_int(fn, 'input_dim', input_dim)
-        check_int(fn, 'num_classes', num_classes)
-        check_real(fn, 'dropout_keep_ratio', dropout_keep_ratio, '(0, 1]')
-        check_choice(fn, 'normalization', normalization, NORMALIZATIONS)
-        check_real(fn, 'reg', reg, '[0, inf)')
-        check_real(fn, 'weight_scale', weight_scale, '(0, inf)')
-        dtype = check_dtype(fn, 'dtype', dtype)
-
+        hidden_dims, dropout_keep_ratio, dtype = _given.prepare_fc_net(
+            hidden_dims, input_dim, num_classes, dropout_keep_ratio, dropout, normalization,
+            reg, weight_scale, dtype)
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = reg
         self.num_layers = 1 + len(hidden_dims)
-        self.input_dim = input_dim
-        self.dtype = dtype.type
+        self.dtype = dtype
         self.params = {}
 
         #######################################################################
@@ -269,8 +228,7 @@ class FullyConnectedNet(object):
             self.bn_params = [{} for _ in range(self.num_layers - 1)]
 
         # Cast all parameters to the correct datatype.
-        for k, v in self.params.items():
-            self.params[k] = v.astype(self.dtype)
+        _given.finish_net_init(self, input_dim, dtype)
 
     def loss(self, X, y=None):
         """Compute loss and gradient for the fully connected net.
@@ -290,8 +248,7 @@ class FullyConnectedNet(object):
         - grads: Dictionary with the same keys as self.params, mapping parameter
           names to gradients of the loss with respect to those parameters.
         """
-        check_examples('FullyConnectedNet.loss', 'X', X, self.input_dim, 'input_dim')
-        X = X.astype(self.dtype, copy=False)
+        X = _given.prepare_net_loss(self, X)
         mode = 'test' if y is None else 'train'
 
         # Set train/test mode for batchnorm params and dropout param since they
@@ -336,10 +293,7 @@ class FullyConnectedNet(object):
         #######################################################################
         #                             END OF YOUR CODE                        #
         #######################################################################
-
-        scores = check_output('FullyConnectedNet.loss', 'scores', scores,
-                              (X.shape[0], self.params['W%d' % self.num_layers].shape[1]),
-                              self.dtype)
+        scores = _given.finish_scores(self, scores, X)
         # If test mode return early.
         if mode == 'test':
             return scores
@@ -378,4 +332,4 @@ class FullyConnectedNet(object):
         #######################################################################
         #                             END OF YOUR CODE                        #
         #######################################################################
-        return float(loss), check_grads('FullyConnectedNet.loss', grads, self.params)
+        return _given.finish_net_loss(self, loss, grads)

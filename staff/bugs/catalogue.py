@@ -53,6 +53,8 @@ BUGS = [
         'dw = x.reshape(x.shape[0], -1).T @ dout', 'dw = x.reshape(x.shape[0], -1).T @ dout / x.shape[0]'),
     # relu
     bug('relu_forward_leaky', L, 'relu_forward', 'np.maximum(0, x)', 'np.maximum(0.01 * x, x)'),
+    bug('relu_forward_in_place', L, 'relu_forward', 'np.maximum(0, x)',
+        'np.maximum(0, x, out=x)', 'issue 27: the first message blamed relu_backward'),
     bug('relu_backward_no_dout', L, 'relu_backward', 'dout * (x > 0)', '1.0 * (x > 0)'),
     bug('relu_backward_mask_of_dout', L, 'relu_backward', 'dout * (x > 0)', 'dout * (dout > 0)'),
     # losses
@@ -166,6 +168,10 @@ BUGS = [
     bug('fc_shares_one_bn_param', F, FC1, 'norm_param=self.bn_params[i - 1]',
         'norm_param=self.bn_params[0]'),
     bug('fc_dropout_never_applied', F, FC1, 'dropout_param=dropout_param,', 'dropout_param=None,'),
+    bug('fc_dropout_in_test_mode', F, FC1,
+        'dropout_param = self.dropout_param if self.use_dropout else None',
+        "dropout_param = dict(self.dropout_param, mode='train') if self.use_dropout else None",
+        'issue 27: a dropout_param of its own, always in train mode; passed the self-check'),
     bug('fc_gamma_grad_dropped', F, FC2,
         "grads['gamma%d' % i], grads['beta%d' % i] = dgamma, dbeta",
         "grads['gamma%d' % i], grads['beta%d' % i] = 0 * dgamma, dbeta"),

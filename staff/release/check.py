@@ -11,6 +11,9 @@
    README.md) names no staff-only path.
 1b. No formula of a stubbed function appears in any shipped file (code,
    tests, notebook cells of every kind, READMEs): see staff/release/leak_patterns.txt.
+1c. The given code of every student function is at most the official
+   starter's plus two lines (one call before the student's code, one after):
+   see staff/release/given_lines.py.
 2. The release installs (pip, no dependencies, no network) and every module of
    the package imports. Its unit tests run (python -m pytest tests, with the
    current interpreter, in the release folder), with no collection error, and
@@ -38,6 +41,7 @@ import tempfile
 import threading
 import time
 
+from . import given_lines as GL
 from . import harness as H
 from . import regions as R
 from . import starter as REL
@@ -654,6 +658,16 @@ def main(argv=None):
                  % (len(FORMULAS), len({f for fns, _, _ in FORMULAS for f in fns
                                         if f in stubbed}), scanned, len(p1b))])
         problems += p1b
+
+        counts = GL.count_tree(release_dir)
+        p1c = GL.problems(counts)
+        if not counts:
+            p1c.append('no student function found in %s' % ', '.join(GL.FILES))
+        _report('1c. given code at most the official starter\'s + %d lines' % GL.SLACK, p1c,
+                ['%d student functions: %d given lines (the official starter: %d)'
+                 % (len(counts), sum(counts.values()),
+                    sum(GL.OFFICIAL.get(k, (0,))[0] for k in counts))])
+        problems += p1c
 
         p3, identical, cleared = check_splice(sol, release_dir)
         _report('3. splicing the regions back gives the solution', p3,

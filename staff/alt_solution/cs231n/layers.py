@@ -3,8 +3,8 @@
 # Written the textbook way, deliberately unlike the model answers: dict caches,
 # the graph backward with np.ones, running averages updated in place, a
 # binomial dropout mask, layer norm through this batchnorm on the transposed
-# problem with gamma and beta reshaped to (D, 1), and the softmax and SVM
-# losses that the official starter gave in 2019/2020.
+# problem (with ln_param and a flag, gamma and beta reshaped to (D, 1)), and
+# the softmax and SVM losses that the official starter gave in 2019/2020.
 
 # @@ affine_forward
 N = x.shape[0]
@@ -59,10 +59,13 @@ sqrtvar = np.sqrt(sample_var + eps)
 ivar = 1.0 / sqrtvar
 xhat = xmu * ivar
 out = gamma * xhat + beta
-running_mean *= momentum
-running_mean += (1 - momentum) * sample_mean
-running_var *= momentum
-running_var += (1 - momentum) * sample_var
+# The layer norm below runs this code on x.T and sets this flag: its
+# "batch" is a data point's features, whose statistics need no average.
+if not bn_param.get('layernorm', False):
+    running_mean *= momentum
+    running_mean += (1 - momentum) * sample_mean
+    running_var *= momentum
+    running_var += (1 - momentum) * sample_var
 cache = {'xhat': xhat, 'xmu': xmu, 'ivar': ivar, 'sqrtvar': sqrtvar, 'var': sample_var,
          'gamma': gamma, 'eps': eps}
 
@@ -97,11 +100,15 @@ g = dout * gamma
 dx = (ivar / N) * (N * g - g.sum(axis=0) - xhat * np.sum(g * xhat, axis=0))
 
 # @@ layernorm_forward
-# The TODO's hint, as many students take it: batch norm of the transposed
-# problem through the batchnorm_forward above, with gamma and beta reshaped
-# to (D, 1) so that they scale and shift the rows of x.T (the features of x).
-out_t, bn_cache = batchnorm_forward(x.T, gamma.reshape(-1, 1), beta.reshape(-1, 1),
-                                    {'mode': 'train', 'eps': eps})
+# The TODO's hint, as public repositories take it: batch norm of the
+# transposed problem through the batchnorm_forward above, called with
+# ln_param itself, in train mode and with a flag that skips the running
+# averages; gamma and beta reshaped to (D, 1) scale and shift the rows of
+# x.T (the features of x). batchnorm_forward's given code leaves running
+# statistics of shape (N,) in ln_param, of whatever N the last call had.
+ln_param['mode'] = 'train'
+ln_param['layernorm'] = True
+out_t, bn_cache = batchnorm_forward(x.T, gamma.reshape(-1, 1), beta.reshape(-1, 1), ln_param)
 out = out_t.T
 cache = {'bn': bn_cache}
 
