@@ -41,7 +41,7 @@ import tempfile
 import time
 
 from staff.release import starter as REL
-from . import assignment as A, grader, results, sandbox
+from . import assignment as A, grader, regrade, results, sandbox
 
 ROOT = REL.ROOT
 
@@ -214,16 +214,24 @@ def main(argv=None):
         fp = grader.fingerprint(starter, rubric)
         if heldout is not None:     # other held-out images, other grades
             fp = hashlib.sha256((fp + A.current().data_digest(heldout)).encode()).hexdigest()
-        stored, todo = {}, []
-        for z in zips:
-            done = None if args.force else load_done(
-                os.path.join(out, 'results', student_name(z) + '.json'), sha256(z), fp, key)
-            if done:
-                stored[z] = done
-            else:
-                todo.append(z)
+        digests = {}
+
+        def load(path, z):
+            if z not in digests:
+                digests[z] = sha256(z)
+            return load_done(path, digests[z], fp, key)
+        names = {z: student_name(z) for z in zips}
+        try:
+            plan = regrade.plan(out, zips, names, args.force, load)     # regrade.py
+        except (OSError, ValueError) as e:
+            print('grade: %s' % e, file=sys.stderr)
+            return 1
+        stored, todo = dict(plan.done), plan.todo
         print('%d submissions in %s: %d already graded, %d to grade with %d job(s); rubric '
               'total %g' % (len(zips), folder, len(stored), len(todo), args.jobs, rubric.total))
+        if plan.staged:
+            print('regrade: the previous grades stay in place until every submission has its '
+                  'new result (in %s)' % plan.base)
         try:
             from tqdm import tqdm
         except ImportError:  # tqdm is a dependency; a plain count otherwise
@@ -237,7 +245,7 @@ def main(argv=None):
         futures = {}
         try:
             with terminate_as_interrupt():
-                futures = {pool.submit(grade_one, z, out, starter, rubric, fp, key, box,
+                futures = {pool.submit(grade_one, z, plan.base, starter, rubric, fp, key, box,
                                        settings, heldout): z for z in todo}
                 for future in concurrent.futures.as_completed(futures):
                     z = futures[future]
@@ -259,7 +267,14 @@ def main(argv=None):
             if bar:
                 bar.close()
         elapsed = time.monotonic() - started
-        write_csv(out, rubric, [stored[z] for z in zips if z in stored])
+        complete = not interrupted and all(z in stored for z in zips)
+        changes = None
+        if complete:       # a regrade is put in place now, its changes in changes.csv
+            changes = regrade.complete(out, plan, len(zips),
+                             lambda s: hmac.compare_digest(str(s.get('signature', '')),
+                                                           signature(s, key)))
+        if complete or not plan.staged:
+            write_csv(out, rubric, [stored[z] for z in zips if z in stored])
         report_path = None
         if not interrupted and stored:
             from . import report
@@ -267,7 +282,8 @@ def main(argv=None):
             try:
                 report_path = report.write_report(
                     out, rubric, [stored[z] for z in zips if z in stored],
-                    {student_name(z): z for z in zips}, starter)
+                    {student_name(z): z for z in zips}, starter,
+                    changes=regrade.load_changes(out))
                 report_seconds = time.monotonic() - report_started
             except Exception as e:  # the grades stand without the report
                 print('grade: the class report failed (%s: %s)' % (type(e).__name__, e),
@@ -279,12 +295,20 @@ def main(argv=None):
                                    sum(s['seconds'] for s in graded) / len(graded)))
     print('wrote %s (%d students), feedback in %s'
           % (os.path.join(out, 'grades.csv'), len(stored), os.path.join(out, 'feedback')))
+    if changes is not None:
+        moved = len({row[0] for row in changes if row[1] == 'total'})
+        print('wrote %s: %d change(s), %d student(s) whose total moved; the previous grading '
+              'is in %s' % (os.path.join(out, regrade.CHANGES), len(changes), moved,
+                            os.path.join(out, regrade.HISTORY)))
     if report_path:
         print('wrote %s (%.1f s): scores, common mistakes, code similarity'
               % (report_path, report_seconds))
     if interrupted:
         print('stopped: %d of %d submissions graded; run the same command again to resume'
               % (len(stored), len(zips)), file=sys.stderr)
+        if plan.staged:
+            print('the previous grades are unchanged until the regrade is complete',
+                  file=sys.stderr)
         return 130
     return 0
 

@@ -242,8 +242,38 @@ def ungraded(stored, submissions):
     return sorted(out)
 
 
+def changes_section(changes):
+    """The "Changes since the last grading" section (regrade.load_changes)."""
+    out = ['<h2 id="changes">Changes since the last grading</h2>']
+    if not changes:
+        out.append('<p>No earlier grading of this class to compare with: the first regrade '
+                   '(after a rubric or hidden-test change, or --force) keeps these grades and '
+                   'lists what it changes here and in changes.csv.</p>')
+        return out
+    moved = changes['moved']
+    by_student = collections.OrderedDict()
+    for student, part, old, new, why in changes['rows']:
+        by_student.setdefault(student, []).append((part, old, new, why))
+    out.append('<p>Compared with the grading of %s (kept in history/): <strong>%d student%s '
+               'whose total moved</strong>, %d change%s in all (changes.csv).</p>'
+               % (_e(changes['since'] or 'an earlier run'), len(moved),
+                  '' if len(moved) == 1 else 's', len(changes['rows']),
+                  '' if len(changes['rows']) == 1 else 's'))
+    rows = []
+    for student, items in by_student.items():
+        total = [(o, n, w) for p, o, n, w in items if p == 'total'] or [('', '', '')]
+        what = ['<code>%s</code> %s &rarr; %s: %s' % (_e(p), _e(o), _e(n), _e(w))
+                for p, o, n, w in items if p != 'total']
+        rows.append((_e(student), _e(total[0][0]), _e(total[0][1]),
+                     '<br>'.join(what) or _e(total[0][2])))
+    if rows:
+        out.append(_table(['student', 'old total', 'new total', 'what changed, and the '
+                           'feedback that explains it'], rows))
+    return out
+
+
 def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=THRESHOLD,
-                 max_pairs=MAX_PAIRS, common=None):
+                 max_pairs=MAX_PAIRS, common=None, changes=None):
     """Write out_dir/report.html and return its path.
 
     Inputs:
@@ -253,6 +283,7 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
     - submissions: {student: path of the zip}
     - starter_dir: the starter the class was graded against (staff.release)
     - threshold, max_pairs, common: see similar_pairs
+    - changes: the last regrade's changes (regrade.load_changes), or None
     """
     from cs231n._files import atomic_write
     started = time.monotonic()
@@ -293,6 +324,8 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
     parts.append(_table(['item', 'points', 'pass rate'],
                         [(_e(i.name), '%g' % i.points, '%.0f%%' % (100 * r))
                          for i, r in zip(items, rates)]))
+
+    parts += changes_section(changes)
 
     parts.append('<h2>Named mistakes</h2>')
     counts = mistake_counts(stored)

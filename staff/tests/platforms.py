@@ -4,6 +4,7 @@
     run_autograder(root)                  run_autograder there, as Gradescope does
     check_schema(results, rubric)         Gradescope's schema, checked by hand
     grade_cli(folder, *args)              python -m staff.grading.grade, as staff run it
+    copy_grader(dest)                     a copy of the grader, to change for a test
     processes_running(argv)               live processes whose command line starts so
     venv_under_tmp(tmp_root)              a venv under /tmp (a space, a symlink)
 """
@@ -85,14 +86,29 @@ def processes_running(argv):
     return found
 
 
-def grade_cli(folder, *args):
+def grade_cli(folder, *args, root=ROOT, popen=False):
+    """python -m staff.grading.grade FOLDER ARGS run from the grader in `root` (default:
+    this repository): the CompletedProcess, or the Popen with popen=True."""
     heldout = os.path.join(str(folder), 'heldout.npz')
     if not os.path.exists(heldout):
         G.heldout_file(heldout, HELDOUT)
     trusted = ['--trusted'] if SANDBOX.kind == 'none' else []
-    return subprocess.run([sys.executable, '-m', 'staff.grading.grade', str(folder), '--heldout',
-                           heldout] + trusted + list(args), cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    argv = [sys.executable, '-m', 'staff.grading.grade', str(folder), '--heldout',
+            heldout] + trusted + list(args)
+    if popen:
+        return subprocess.Popen(argv, cwd=str(root), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    return subprocess.run(argv, cwd=str(root), capture_output=True, text=True, timeout=600)
+
+
+def copy_grader(dest):
+    """A copy of this repository's grader (staff/, cs231n/ without the data, tools/) at
+    dest, to change for a test (its hidden tests, its rubric); returns dest."""
+    ignore = shutil.ignore_patterns('__pycache__', '*.pyc', 'cifar-10-batches-py', '*.tar.gz')
+    for folder in ('staff', 'cs231n', 'tools'):
+        shutil.copytree(os.path.join(ROOT, folder), os.path.join(str(dest), folder),
+                        ignore=ignore)
+    return str(dest)
 
 
 def venv_under_tmp(tmp_root):
