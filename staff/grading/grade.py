@@ -163,6 +163,10 @@ def main(argv=None):
     parser.add_argument('--heldout', metavar='FILE.npz',
                         help='score the saved models on these held-out images (written by '
                         'staff.assignment.models.save_heldout; default: the local CIFAR-10)')
+    parser.add_argument('--compare-with', metavar='DIR', action='append', default=[],
+                        help='a reference corpus for the similarity check (repeatable): '
+                        'earlier terms\' submission zips and public solutions (.py files), '
+                        'at any depth (corpus.py)')
     how = parser.add_mutually_exclusive_group()
     how.add_argument('--sandbox', choices=('auto',) + sandbox.KINDS[:2], default='auto',
                      help='how the students\' code is isolated (default: bwrap where it works, '
@@ -178,6 +182,11 @@ def main(argv=None):
     if args.jobs < 1:
         print('grade: --jobs must be at least 1', file=sys.stderr)
         return 1
+    for d in args.compare_with:
+        if not os.path.isdir(d):
+            print('grade: --compare-with %s: not a folder (expected a folder of earlier '
+                  'submissions\' zips or of .py files)' % d, file=sys.stderr)
+            return 1
     out = os.path.abspath(args.out or os.path.join(folder, 'grading'))
     zips = sorted(os.path.join(folder, n) for n in os.listdir(folder)
                   if n.lower().endswith('.zip') and os.path.isfile(os.path.join(folder, n)))
@@ -283,7 +292,8 @@ def main(argv=None):
                 report_path = report.write_report(
                     out, rubric, [stored[z] for z in zips if z in stored],
                     {student_name(z): z for z in zips}, starter,
-                    changes=regrade.load_changes(out))
+                    changes=regrade.load_changes(out),
+                    references=[os.path.abspath(d) for d in args.compare_with] or None)
                 report_seconds = time.monotonic() - report_started
             except Exception as e:  # the grades stand without the report
                 print('grade: the class report failed (%s: %s)' % (type(e).__name__, e),
