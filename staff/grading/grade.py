@@ -13,6 +13,12 @@ the results go to OUT (default: SUBMISSIONS_DIR/grading):
     OUT/feedback/STUDENT.txt   what each part got and why
     OUT/results/STUDENT.json   the full result (Gradescope's results.json, plus the
                                zip's sha256 and the grader's fingerprint)
+    OUT/changes.csv, OUT/history/   after a regrade: what changed, and the previous
+                               grading (regrade.py)
+    OUT/gradebook.csv          with --roster: the totals for Canvas's import (gradebook.py)
+
+--compare-with DIR adds reference corpora to the report's similarity check
+(corpus.py).
 
 Every submission runs in a sandbox (sandbox.py): bubblewrap where it works,
 else, as root, the dedicated sandbox user (one submission at a time; the
@@ -41,7 +47,7 @@ import tempfile
 import time
 
 from staff.release import starter as REL
-from . import assignment as A, grader, regrade, results, sandbox
+from . import assignment as A, grader, gradebook, regrade, results, sandbox
 
 ROOT = REL.ROOT
 
@@ -167,6 +173,7 @@ def main(argv=None):
                         help='a reference corpus for the similarity check (repeatable): '
                         'earlier terms\' submission zips and public solutions (.py files), '
                         'at any depth (corpus.py)')
+    gradebook.add_arguments(parser)
     how = parser.add_mutually_exclusive_group()
     how.add_argument('--sandbox', choices=('auto',) + sandbox.KINDS[:2], default='auto',
                      help='how the students\' code is isolated (default: bwrap where it works, '
@@ -188,6 +195,13 @@ def main(argv=None):
                   'submissions\' zips or of .py files)' % d, file=sys.stderr)
             return 1
     out = os.path.abspath(args.out or os.path.join(folder, 'grading'))
+    roster = None
+    if args.roster:
+        try:
+            roster = gradebook.read_roster(args.roster, args.roster_key)
+        except gradebook.GradebookError as e:
+            print('grade: %s' % e, file=sys.stderr)
+            return 1
     zips = sorted(os.path.join(folder, n) for n in os.listdir(folder)
                   if n.lower().endswith('.zip') and os.path.isfile(os.path.join(folder, n)))
     names = [student_name(z) for z in zips]
@@ -196,6 +210,10 @@ def main(argv=None):
         print('grade: several zips map to the student name(s) %s' % ', '.join(dupes),
               file=sys.stderr)
         return 1
+    if roster is not None:
+        problem = gradebook.describe(roster, names, args.roster_key, args.missing)
+        if problem:      # said now, so that a long grading can be stopped; an error at the end
+            print('warning: %s' % problem, file=sys.stderr)
     rubric = grader.load_rubric(grader_root=ROOT)
     settings = {'part_timeout': args.part_timeout} if args.part_timeout else None
     try:
@@ -284,6 +302,13 @@ def main(argv=None):
                                                            signature(s, key)))
         if complete or not plan.staged:
             write_csv(out, rubric, [stored[z] for z in zips if z in stored])
+        gradebook_path = gradebook_error = None
+        if complete and roster is not None:
+            try:
+                gradebook_path = gradebook.write(out, roster, {student_name(z): stored[z]
+                                                               for z in zips}, rubric, args)
+            except gradebook.GradebookError as e:
+                gradebook_error = str(e)
         report_path = None
         if not interrupted and stored:
             from . import report
@@ -313,6 +338,12 @@ def main(argv=None):
     if report_path:
         print('wrote %s (%.1f s): scores, common mistakes, code similarity'
               % (report_path, report_seconds))
+    if gradebook_path:
+        print('wrote %s (%d students, for Canvas\'s gradebook import)'
+              % (gradebook_path, len(roster)))
+    if gradebook_error:
+        print(gradebook_error, file=sys.stderr)
+        return 1
     if interrupted:
         print('stopped: %d of %d submissions graded; run the same command again to resume'
               % (len(stored), len(zips)), file=sys.stderr)
