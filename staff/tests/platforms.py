@@ -2,6 +2,8 @@
 
     gradescope_layout(tmp_path, bundle)   a temporary root laid out as Gradescope's
     run_autograder(root)                  run_autograder there, as Gradescope does
+    prairielearn_layout(base, image)      a temporary /grade laid out as PrairieLearn's
+    run_prairielearn(root, image)         the image's entrypoint, as PrairieLearn runs it
     check_schema(results, rubric)         Gradescope's schema, checked by hand
     grade_cli(folder, *args)              python -m staff.grading.grade, as staff run it
     copy_grader(dest)                     a copy of the grader, to change for a test
@@ -55,6 +57,43 @@ def run_autograder(root, env=None, signal_after=None):
         proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=600)
     with open(str(root / 'results' / 'results.json'), encoding='utf-8') as f:
+        return json.load(f), proc.returncode, stdout, stderr
+
+
+def prairielearn_layout(base, image):
+    """A fresh base/grade laid out as PrairieLearn's /grade (student/, data/data.json,
+    tests/; results/ is the grader's to create) and base/image, a copy of the grader
+    image's folder (staff.grading.prairielearn.bundle) with the held-out images the
+    test models fit: (grade root, image folder)."""
+    base = str(base)
+    root, here = os.path.join(base, 'grade'), os.path.join(base, 'image')
+    for path in (root, here):
+        if os.path.exists(path):
+            shutil.rmtree(path)
+    for d in ('student', 'data', 'tests'):
+        os.makedirs(os.path.join(root, d))
+    with open(os.path.join(root, 'data', 'data.json'), 'w') as f:
+        json.dump({'params': {}, 'correct_answers': {}, 'submitted_answers': {},
+                   'format_errors': {}, 'partial_scores': {}, 'score': 0, 'feedback': {},
+                   'variant_seed': 1, 'options': {}, 'raw_submitted_answers': {},
+                   'editable': False, 'panel': 'question', 'extensions': {}}, f)
+    shutil.copytree(str(image), here, symlinks=True)
+    G.heldout_file(os.path.join(here, 'grader', MOD.HELDOUT_FILE), HELDOUT)
+    return root, here
+
+
+def run_prairielearn(root, image, env=None, signal_after=None):
+    """Run the image's entrypoint as PrairieLearn does, on the job folder root (SIGTERM
+    after `signal_after` seconds, if given): (results.json, exit status, stdout, stderr)."""
+    environ = dict(os.environ, PRAIRIELEARN_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable)
+    environ.update(env or {})
+    proc = subprocess.Popen([os.path.join(str(image), 'run_prairielearn')], env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if signal_after is not None:
+        time.sleep(signal_after)
+        proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=600)
+    with open(os.path.join(str(root), 'results', 'results.json'), encoding='utf-8') as f:
         return json.load(f), proc.returncode, stdout, stderr
 
 
