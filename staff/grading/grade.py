@@ -297,10 +297,15 @@ def main(argv=None):
         complete = not interrupted and all(z in stored for z in zips)
         changes = None
         if complete:       # a regrade is put in place now, its changes in changes.csv
-            changes = regrade.complete(out, plan, len(zips),
-                             lambda s: hmac.compare_digest(str(s.get('signature', '')),
-                                                           signature(s, key)))
-        if complete or not plan.staged:
+            try:
+                changes = regrade.complete(out, plan, len(zips), lambda s: hmac.compare_digest(
+                    str(s.get('signature', '')), signature(s, key)))
+            except (OSError, ValueError) as e:
+                print('grade: the new grades could not be put in place (%s); the same command '
+                      'finishes it' % e, file=sys.stderr)
+                return 1
+        wrote_csv = complete or not plan.staged
+        if wrote_csv:
             write_csv(out, rubric, [stored[z] for z in zips if z in stored])
         gradebook_path = gradebook_error = None
         if complete and roster is not None:
@@ -328,8 +333,9 @@ def main(argv=None):
         print('graded %d submission(s) in %.1f s: %.2f s each with %d job(s) (%.2f s of grading '
               'per submission)' % (len(graded), elapsed, elapsed / len(graded), args.jobs,
                                    sum(s['seconds'] for s in graded) / len(graded)))
-    print('wrote %s (%d students), feedback in %s'
-          % (os.path.join(out, 'grades.csv'), len(stored), os.path.join(out, 'feedback')))
+    if wrote_csv:
+        print('wrote %s (%d students), feedback in %s'
+              % (os.path.join(out, 'grades.csv'), len(stored), os.path.join(out, 'feedback')))
     if changes is not None:
         moved = len({row[0] for row in changes if row[1] == 'total'})
         print('wrote %s: %d change(s), %d student(s) whose total moved; the previous grading '

@@ -319,7 +319,8 @@ def test_reference_corpora_list_the_students_with_the_references_they_share_most
     REP.similar_pairs(documents, code, common=len(documents), keep=keep_all)
     unfiltered = corpus.compare(keep_all['prints'], {'lee.zip': texts['spring2024/lee.zip']},
                                 code, keep_all['boiler'], keep_all['frequent'], REP.NOISE,
-                                REP.GUARANTEE, REP.THRESHOLD, REP.MIN_SHARED)
+                                REP.GUARANTEE, REP.THRESHOLD, REP.MIN_SHARED,
+                                max_students=len(documents))
     assert {'model', 'bug00', 'bug01'} <= {r['student'] for r in unfiltered}
 
 
