@@ -168,6 +168,9 @@ def main(argv=None):
     for name, values in times.items():
         print('  %-20s median %6.2f s  (min %.2f, max %.2f)'
               % (name, statistics.median(values), min(values), max(values)))
+    import resource
+    print('  peak memory of this process: %.0f MB'
+          % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
 if __name__ == '__main__':

@@ -207,7 +207,7 @@ th { background: #f0f0f0; }
 .note { color: #555; max-width: 60em; }
 .pair { display: flex; gap: 1em; }
 .pair pre { flex: 1; overflow-x: auto; background: #fafafa; border: 1px solid #ddd;
-            padding: 0.5em; font-size: 0.8em; }
+            padding: 0.5em; font-size: 0.8em; line-height: 1.45; }
 mark { background: #ffd27f; }
 details { margin: 0.3em 0 1em; }
 """
