@@ -117,6 +117,35 @@ def _commit(root):
         return 'unknown'
 
 
+def add_grader(add, root, starter, heldout, rubric):
+    """Add what every platform's bundle holds besides its own entry points, with
+    add(name, data, executable=False): requirements.txt, staff-requirements.txt,
+    grader/ (the engine, the assignment and its held-out data), starter/ and
+    BUILD.txt. Returns (the grader's repository files, the number of starter files)."""
+    assignment = A.current()
+    with open(os.path.join(root, 'requirements.txt'), 'rb') as r:
+        add('requirements.txt', r.read())
+    with open(os.path.join(root, 'staff', 'requirements.txt'), 'rb') as r:
+        add('staff-requirements.txt', r.read())
+    buf = io.BytesIO()
+    assignment.save_data(heldout, buf)
+    add('grader/' + assignment.DATA_FILE, buf.getvalue())
+    files = grader_files(root)
+    for rel in files:
+        with open(os.path.join(root, rel), 'rb') as r:
+            add('grader/' + rel, r.read())
+    n_starter = 0
+    for rel in _folder_files(starter, '.'):
+        rel = os.path.normpath(rel).replace(os.sep, '/')
+        path = os.path.join(starter, rel)
+        with open(path, 'rb') as r:
+            add('starter/' + rel, r.read(), os.access(path, os.X_OK))
+        n_starter += 1
+    add('BUILD.txt', 'commit: %s\nrubric sha256: %s\ntotal points: %g\nbuilt: %s\n'
+        % (_commit(root), rubric.digest(), rubric.total, time.strftime('%Y-%m-%d %H:%M:%S')))
+    return files, n_starter
+
+
 def build(out, root=ROOT):
     """Write the bundle to `out` atomically; return a summary line."""
     rubric = grader.load_rubric(grader_root=root)   # refuse to bundle a broken rubric
@@ -136,27 +165,9 @@ def build(out, root=ROOT):
             with os.fdopen(fd, 'wb') as f, zipfile.ZipFile(f, 'w') as z:
                 _add(z, 'setup.sh', SETUP_SH, executable=True)
                 _add(z, 'run_autograder', RUN_AUTOGRADER, executable=True)
-                with open(os.path.join(root, 'requirements.txt'), 'rb') as r:
-                    _add(z, 'requirements.txt', r.read())
-                with open(os.path.join(root, 'staff', 'requirements.txt'), 'rb') as r:
-                    _add(z, 'staff-requirements.txt', r.read())
-                buf = io.BytesIO()
-                assignment.save_data(heldout, buf)
-                _add(z, 'grader/' + assignment.DATA_FILE, buf.getvalue())
-                files = grader_files(root)
-                for rel in files:
-                    with open(os.path.join(root, rel), 'rb') as r:
-                        _add(z, 'grader/' + rel, r.read())
-                n_starter = 0
-                for rel in _folder_files(starter, '.'):
-                    rel = os.path.normpath(rel).replace(os.sep, '/')
-                    path = os.path.join(starter, rel)
-                    with open(path, 'rb') as r:
-                        _add(z, 'starter/' + rel, r.read(), os.access(path, os.X_OK))
-                    n_starter += 1
-                _add(z, 'BUILD.txt', 'commit: %s\nrubric sha256: %s\ntotal points: %g\n'
-                     'built: %s\n' % (_commit(root), rubric.digest(), rubric.total,
-                                      time.strftime('%Y-%m-%d %H:%M:%S')))
+                files, n_starter = add_grader(
+                    lambda name, data, executable=False: _add(z, name, data, executable),
+                    root, starter, heldout, rubric)
             os.chmod(partial, 0o644)
             os.replace(partial, out)
         except BaseException:

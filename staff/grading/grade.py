@@ -13,6 +13,12 @@ the results go to OUT (default: SUBMISSIONS_DIR/grading):
     OUT/feedback/STUDENT.txt   what each part got and why
     OUT/results/STUDENT.json   the full result (Gradescope's results.json, plus the
                                zip's sha256 and the grader's fingerprint)
+    OUT/changes.csv, OUT/history/   after a regrade: what changed, and the previous
+                               grading (regrade.py)
+    OUT/gradebook.csv          with --roster: the totals for Canvas's import (gradebook.py)
+
+--compare-with DIR adds reference corpora to the report's similarity check
+(corpus.py).
 
 Every submission runs in a sandbox (sandbox.py): bubblewrap where it works,
 else, as root, the dedicated sandbox user (one submission at a time; the
@@ -41,7 +47,7 @@ import tempfile
 import time
 
 from staff.release import starter as REL
-from . import assignment as A, grader, results, sandbox
+from . import assignment as A, grader, gradebook, regrade, results, sandbox
 
 ROOT = REL.ROOT
 
@@ -163,6 +169,11 @@ def main(argv=None):
     parser.add_argument('--heldout', metavar='FILE.npz',
                         help='score the saved models on these held-out images (written by '
                         'staff.assignment.models.save_heldout; default: the local CIFAR-10)')
+    parser.add_argument('--compare-with', metavar='DIR', action='append', default=[],
+                        help='a reference corpus for the similarity check (repeatable): '
+                        'earlier terms\' submission zips and public solutions (.py files), '
+                        'at any depth (corpus.py)')
+    gradebook.add_arguments(parser)
     how = parser.add_mutually_exclusive_group()
     how.add_argument('--sandbox', choices=('auto',) + sandbox.KINDS[:2], default='auto',
                      help='how the students\' code is isolated (default: bwrap where it works, '
@@ -178,7 +189,19 @@ def main(argv=None):
     if args.jobs < 1:
         print('grade: --jobs must be at least 1', file=sys.stderr)
         return 1
+    for d in args.compare_with:
+        if not os.path.isdir(d):
+            print('grade: --compare-with %s: not a folder (expected a folder of earlier '
+                  'submissions\' zips or of .py files)' % d, file=sys.stderr)
+            return 1
     out = os.path.abspath(args.out or os.path.join(folder, 'grading'))
+    roster = None
+    if args.roster:
+        try:
+            roster = gradebook.read_roster(args.roster, args.roster_key)
+        except gradebook.GradebookError as e:
+            print('grade: %s' % e, file=sys.stderr)
+            return 1
     zips = sorted(os.path.join(folder, n) for n in os.listdir(folder)
                   if n.lower().endswith('.zip') and os.path.isfile(os.path.join(folder, n)))
     names = [student_name(z) for z in zips]
@@ -187,6 +210,10 @@ def main(argv=None):
         print('grade: several zips map to the student name(s) %s' % ', '.join(dupes),
               file=sys.stderr)
         return 1
+    if roster is not None:
+        problem = gradebook.describe(roster, names, args.roster_key, args.missing)
+        if problem:      # said now, so that a long grading can be stopped; an error at the end
+            print('warning: %s' % problem, file=sys.stderr)
     rubric = grader.load_rubric(grader_root=ROOT)
     settings = {'part_timeout': args.part_timeout} if args.part_timeout else None
     try:
@@ -214,16 +241,24 @@ def main(argv=None):
         fp = grader.fingerprint(starter, rubric)
         if heldout is not None:     # other held-out images, other grades
             fp = hashlib.sha256((fp + A.current().data_digest(heldout)).encode()).hexdigest()
-        stored, todo = {}, []
-        for z in zips:
-            done = None if args.force else load_done(
-                os.path.join(out, 'results', student_name(z) + '.json'), sha256(z), fp, key)
-            if done:
-                stored[z] = done
-            else:
-                todo.append(z)
+        digests = {}
+
+        def load(path, z):
+            if z not in digests:
+                digests[z] = sha256(z)
+            return load_done(path, digests[z], fp, key)
+        names = {z: student_name(z) for z in zips}
+        try:
+            plan = regrade.plan(out, zips, names, args.force, load)     # regrade.py
+        except (OSError, ValueError) as e:
+            print('grade: %s' % e, file=sys.stderr)
+            return 1
+        stored, todo = dict(plan.done), plan.todo
         print('%d submissions in %s: %d already graded, %d to grade with %d job(s); rubric '
               'total %g' % (len(zips), folder, len(stored), len(todo), args.jobs, rubric.total))
+        if plan.staged:
+            print('regrade: the previous grades stay in place until every submission has its '
+                  'new result (in %s)' % plan.base)
         try:
             from tqdm import tqdm
         except ImportError:  # tqdm is a dependency; a plain count otherwise
@@ -237,7 +272,7 @@ def main(argv=None):
         futures = {}
         try:
             with terminate_as_interrupt():
-                futures = {pool.submit(grade_one, z, out, starter, rubric, fp, key, box,
+                futures = {pool.submit(grade_one, z, plan.base, starter, rubric, fp, key, box,
                                        settings, heldout): z for z in todo}
                 for future in concurrent.futures.as_completed(futures):
                     z = futures[future]
@@ -259,7 +294,26 @@ def main(argv=None):
             if bar:
                 bar.close()
         elapsed = time.monotonic() - started
-        write_csv(out, rubric, [stored[z] for z in zips if z in stored])
+        complete = not interrupted and all(z in stored for z in zips)
+        changes = None
+        if complete:       # a regrade is put in place now, its changes in changes.csv
+            try:
+                changes = regrade.complete(out, plan, len(zips), lambda s: hmac.compare_digest(
+                    str(s.get('signature', '')), signature(s, key)))
+            except (OSError, ValueError) as e:
+                print('grade: the new grades could not be put in place (%s); the same command '
+                      'finishes it' % e, file=sys.stderr)
+                return 1
+        wrote_csv = complete or not plan.staged
+        if wrote_csv:
+            write_csv(out, rubric, [stored[z] for z in zips if z in stored])
+        gradebook_path = gradebook_error = None
+        if complete and roster is not None:
+            try:
+                gradebook_path = gradebook.write(out, roster, {student_name(z): stored[z]
+                                                               for z in zips}, rubric, args)
+            except gradebook.GradebookError as e:
+                gradebook_error = str(e)
         report_path = None
         if not interrupted and stored:
             from . import report
@@ -267,7 +321,9 @@ def main(argv=None):
             try:
                 report_path = report.write_report(
                     out, rubric, [stored[z] for z in zips if z in stored],
-                    {student_name(z): z for z in zips}, starter)
+                    {student_name(z): z for z in zips}, starter,
+                    changes=regrade.load_changes(out),
+                    references=[os.path.abspath(d) for d in args.compare_with] or None)
                 report_seconds = time.monotonic() - report_started
             except Exception as e:  # the grades stand without the report
                 print('grade: the class report failed (%s: %s)' % (type(e).__name__, e),
@@ -277,14 +333,29 @@ def main(argv=None):
         print('graded %d submission(s) in %.1f s: %.2f s each with %d job(s) (%.2f s of grading '
               'per submission)' % (len(graded), elapsed, elapsed / len(graded), args.jobs,
                                    sum(s['seconds'] for s in graded) / len(graded)))
-    print('wrote %s (%d students), feedback in %s'
-          % (os.path.join(out, 'grades.csv'), len(stored), os.path.join(out, 'feedback')))
+    if wrote_csv:
+        print('wrote %s (%d students), feedback in %s'
+              % (os.path.join(out, 'grades.csv'), len(stored), os.path.join(out, 'feedback')))
+    if changes is not None:
+        moved = len({row[0] for row in changes if row[1] == 'total'})
+        print('wrote %s: %d change(s), %d student(s) whose total moved; the previous grading '
+              'is in %s' % (os.path.join(out, regrade.CHANGES), len(changes), moved,
+                            os.path.join(out, regrade.HISTORY)))
     if report_path:
         print('wrote %s (%.1f s): scores, common mistakes, code similarity'
               % (report_path, report_seconds))
+    if gradebook_path:
+        print('wrote %s (%d students, for Canvas\'s gradebook import)'
+              % (gradebook_path, len(roster)))
+    if gradebook_error:
+        print(gradebook_error, file=sys.stderr)
+        return 1
     if interrupted:
         print('stopped: %d of %d submissions graded; run the same command again to resume'
               % (len(stored), len(zips)), file=sys.stderr)
+        if plan.staged:
+            print('the previous grades are unchanged until the regrade is complete',
+                  file=sys.stderr)
         return 130
     return 0
 

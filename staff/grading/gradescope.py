@@ -20,12 +20,10 @@ message asking the student to tell the staff), and when it is stopped
 (SIGTERM, Ctrl-C) before it finished.
 """
 import argparse
-import json
 import os
 import sys
-import traceback
 
-from . import grader, results, sandbox as SB
+from . import always, grader, results, sandbox as SB
 
 
 def _failed(text):
@@ -56,41 +54,20 @@ def main(argv=None):
     os.makedirs(out_dir, exist_ok=True)
     if grader_root not in sys.path:
         sys.path.append(grader_root)
-    from cs231n._files import Terminated, atomic_write, terminate_as_interrupt
-    status = 0
-    try:
-        with terminate_as_interrupt():
-            make_private([source, submission, out_dir])
-            rubric = grader.load_rubric(grader_root=grader_root)
-            box = SB.choose(args.sandbox)
-            SB.check_private(box, [source, submission, out_dir, grader_root])
-            result = grader.grade(submission, starter, rubric, student='submission',
-                                  grader_root=grader_root, sandbox=box)
-            data = results.gradescope(result, rubric.settings['visibility'])
-            print(results.feedback(result))
-    except (KeyboardInterrupt, Terminated) as e:
-        SB.stop_all()
-        how = 'SIGTERM' if isinstance(e, Terminated) else 'an interrupt'
-        data = _failed('Grading was stopped by %s before it finished (a time limit of the '
-                       'autograder?). Nothing was graded: please resubmit, or tell the course '
-                       'staff if it happens again.' % how)
-        status = 1
-    except SB.SandboxUnavailable as e:
-        data = _failed('The autograder cannot run your code safely here (%s). This is not your '
-                       'fault: please tell the course staff.' % e)
-        print(e, file=sys.stderr)
-    except BaseException as e:  # noqa: B902: results.json must exist whatever happens
-        traceback.print_exc()
-        data = _failed('The autograder itself failed (%s: %s). This is not your fault: please '
-                       'tell the course staff.' % (type(e).__name__, e))
-    problems = results.validate(data)
-    if problems:
-        print('results.json does not follow the schema: %s' % '; '.join(problems),
-              file=sys.stderr)
-    # Written by this process alone, after every process of the student's is gone.
-    with atomic_write(out, 'w', encoding='utf-8') as f:
-        json.dump(data, f, indent=1)
-    return status
+
+    def grade():
+        make_private([source, submission, out_dir])
+        rubric = grader.load_rubric(grader_root=grader_root)
+        box = SB.choose(args.sandbox)
+        SB.check_private(box, [source, submission, out_dir, grader_root])
+        result = grader.grade(submission, starter, rubric, student='submission',
+                              grader_root=grader_root, sandbox=box)
+        print(results.feedback(result))
+        return results.gradescope(result, rubric.settings['visibility'])
+
+    # Written by this process alone, after every process of the student's is gone;
+    # also when the grader fails or is stopped (always.py).
+    return always.write_always(out, grade, lambda kind, text: _failed(text), results.validate)
 
 
 if __name__ == '__main__':

@@ -96,7 +96,8 @@ def _fingerprint(name, text, boilerplate, window=GUARANTEE - NOISE + 1):
     return CodeFingerprint(name + '.py', NOISE, window, boilerplate, fp=io.StringIO(text))
 
 
-def similar_pairs(documents, starter, threshold=THRESHOLD, max_pairs=MAX_PAIRS, common=None):
+def similar_pairs(documents, starter, threshold=THRESHOLD, max_pairs=MAX_PAIRS, common=None,
+                  keep=None):
     """The most similar pairs of documents.
 
     Inputs:
@@ -110,6 +111,9 @@ def similar_pairs(documents, starter, threshold=THRESHOLD, max_pairs=MAX_PAIRS, 
     fraction_a and fraction_b (of each one's code shared with the other),
     shared (characters of tokenized code) and html_a, html_b (each one's
     code, escaped, with the shared passages in <mark>).
+    With keep (a dict), keep['prints'], keep['boiler'] and keep['frequent'] are
+    the fingerprints, the starter's hashes and the class-wide boilerplate's
+    (for the comparison with reference corpora, corpus.py).
     """
     from copydetect.detector import compare_files
     from copydetect.utils import get_token_coverage, highlight_overlap
@@ -128,6 +132,8 @@ def similar_pairs(documents, starter, threshold=THRESHOLD, max_pairs=MAX_PAIRS, 
             for h in gone:
                 del fp.hash_idx[h]
             fp.token_coverage = get_token_coverage(fp.hash_idx, fp.k, len(fp.filtered_code))
+    if keep is not None:
+        keep.update(prints=prints, boiler=boiler, frequent=frequent)
     # only pairs that share a fingerprint are compared
     holders = collections.defaultdict(list)
     for s, fp in prints.items():
@@ -201,7 +207,7 @@ th { background: #f0f0f0; }
 .note { color: #555; max-width: 60em; }
 .pair { display: flex; gap: 1em; }
 .pair pre { flex: 1; overflow-x: auto; background: #fafafa; border: 1px solid #ddd;
-            padding: 0.5em; font-size: 0.8em; }
+            padding: 0.5em; font-size: 0.8em; line-height: 1.45; }
 mark { background: #ffd27f; }
 details { margin: 0.3em 0 1em; }
 """
@@ -242,8 +248,77 @@ def ungraded(stored, submissions):
     return sorted(out)
 
 
+def changes_section(changes):
+    """The "Changes since the last grading" section (regrade.load_changes)."""
+    out = ['<h2 id="changes">Changes since the last grading</h2>']
+    if not changes:
+        out.append('<p>No earlier grading of this class to compare with: the first regrade '
+                   '(after a rubric or hidden-test change, or --force) keeps these grades and '
+                   'lists what it changes here and in changes.csv.</p>')
+        return out
+    moved = changes['moved']
+    by_student = collections.OrderedDict()
+    for student, part, old, new, why in changes['rows']:
+        by_student.setdefault(student, []).append((part, old, new, why))
+    out.append('<p>Compared with the grading of %s (kept in history/): <strong>%d student%s '
+               'whose total moved</strong>, %d change%s in all (changes.csv).</p>'
+               % (_e(changes['since'] or 'an earlier run'), len(moved),
+                  '' if len(moved) == 1 else 's', len(changes['rows']),
+                  '' if len(changes['rows']) == 1 else 's'))
+    rows = []
+    for student, items in by_student.items():
+        total = [(o, n, w) for p, o, n, w in items if p == 'total'] or [('', '', '')]
+        what = ['<code>%s</code> %s &rarr; %s: %s' % (_e(p), _e(o), _e(n), _e(w))
+                for p, o, n, w in items if p != 'total']
+        rows.append((_e(student), _e(total[0][0]), _e(total[0][1]),
+                     '<br>'.join(what) or _e(total[0][2])))
+    if rows:
+        out.append(_table(['student', 'old total', 'new total', 'what changed, and the '
+                           'feedback that explains it'], rows))
+    return out
+
+
+def references_section(dirs, texts, unread, matches, threshold):
+    """The "Similarity with reference corpora" section (corpus.py)."""
+    from . import corpus
+    out = ['<h2 id="references">Similarity with reference corpora</h2>']
+    counts = collections.Counter(name.split('/', 1)[0] for name in texts)
+    out.append('<p class="note">For a person to look at, never a verdict. Each student\'s '
+               'solution regions compared with copydetect\'s reference support against '
+               'earlier terms\' submissions (their regions, read from the zips without '
+               'extracting them) and public solutions (whole .py files): %s. The starter\'s '
+               'code and the class-wide boilerplate above are left out. Listed: the students '
+               'of whose code a reference holds at least %.0f%%, with the %d references they '
+               'share most with, at most %d students, the closest first.</p>'
+               % (_e('; '.join('%s (%s: %d files read)' % (n, d, counts.get(n, 0))
+                               for d, n in corpus.corpus_names(dirs).items())),
+                  100 * threshold, corpus.TOP, corpus.MAX_STUDENTS))
+    if unread:
+        out.append('<p>Not read: %s</p>' % _e('; '.join('%s: %s' % u for u in unread)))
+    if not matches:
+        out.append('<p>No student shares that much with a reference.</p>')
+        return out
+    out.append(_table(['student', 'reference', 'of the student\'s code', 'of the reference',
+                       'shared (tokens)'], [
+        ('<a href="#ref%d">%s</a>' % (n, _e(r['student'])) if k == 0 else '',
+         _e(m['reference']), '%.0f%%' % (100 * m['fraction_student']),
+         '%.0f%%' % (100 * m['fraction_reference']), str(m['shared']))
+        for n, r in enumerate(matches, 1) for k, m in enumerate(r['matches'])]))
+    for n, r in enumerate(matches, 1):
+        out.append('<details id="ref%d"%s><summary>%s: %s</summary>' % (
+            n, ' open' if n <= OPEN_PAIRS else '', _e(r['student']),
+            _e(', '.join('%s (%.0f%%)' % (m['reference'], 100 * m['fraction_student'])
+                         for m in r['matches']))))
+        for m in r['matches']:
+            out.append('<p>%s and <code>%s</code></p><div class="pair"><pre>%s</pre><pre>%s</pre>'
+                       '</div>' % (_e(r['student']), _e(m['reference']), m['html_student'],
+                                   m['html_reference']))
+        out.append('</details>')
+    return out
+
+
 def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=THRESHOLD,
-                 max_pairs=MAX_PAIRS, common=None):
+                 max_pairs=MAX_PAIRS, common=None, changes=None, references=None):
     """Write out_dir/report.html and return its path.
 
     Inputs:
@@ -253,6 +328,8 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
     - submissions: {student: path of the zip}
     - starter_dir: the starter the class was graded against (staff.release)
     - threshold, max_pairs, common: see similar_pairs
+    - changes: the last regrade's changes (regrade.load_changes), or None
+    - references: folders of reference corpora (corpus.py), or None
     """
     from cs231n._files import atomic_write
     started = time.monotonic()
@@ -272,7 +349,13 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
             unread.append((student, str(e)))
         except Exception as e:  # noqa: BLE001 one unreadable zip must not stop the report
             unread.append((student, '%s: %s' % (type(e).__name__, e)))
-    pairs, common = similar_pairs(documents, starter, threshold, max_pairs, common)
+    keep = {} if references else None
+    pairs, common = similar_pairs(documents, starter, threshold, max_pairs, common, keep=keep)
+    if references:
+        from . import corpus
+        ref_texts, ref_unread = corpus.read_corpora(references, starter, solution_text)
+        ref_matches = corpus.compare(keep['prints'], ref_texts, starter, keep['boiler'],
+                                     keep['frequent'], NOISE, GUARANTEE, threshold, MIN_SHARED)
 
     parts = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
              '<title>Class report</title><style>%s</style></head><body>' % CSS,
@@ -293,6 +376,8 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
     parts.append(_table(['item', 'points', 'pass rate'],
                         [(_e(i.name), '%g' % i.points, '%.0f%%' % (100 * r))
                          for i, r in zip(items, rates)]))
+
+    parts += changes_section(changes)
 
     parts.append('<h2>Named mistakes</h2>')
     counts = mistake_counts(stored)
@@ -335,6 +420,8 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
                             100 * p['similarity'], p['html_a'], p['html_b']))
     else:
         parts.append('<p>No pair above the threshold.</p>')
+    if references:
+        parts += references_section(references, ref_texts, ref_unread, ref_matches, threshold)
     parts.append('<p class="note">Written %s in %.1f s.</p></body></html>'
                  % (time.strftime('%Y-%m-%d %H:%M:%S'), time.monotonic() - started))
 

@@ -77,6 +77,25 @@ def untrained_model_files():
     return model_files(teacher(seed=99))
 
 
+def teacher_cifar(folder, params=None, seed=3):
+    """A cifar-10-batches-py folder in the official format (cifar_fixtures.py) whose
+    validation images (training images 49,000-49,999, the notebooks') are labelled by
+    the teacher: model_files() score 100% on them, untrained_model_files() about 10%.
+    Returns folder."""
+    from staff.tests import cifar_fixtures as CF
+    params = params or teacher()
+    batches = CF.write_folder(folder, seed=seed)
+    Xtr = np.concatenate([batches['data_batch_%d' % i][0] for i in range(1, 6)])
+    mean = Xtr[:MOD.NUM_TRAINING].mean(axis=0, dtype=np.float64)
+    X = (Xtr[MOD.NUM_TRAINING:].astype(np.float64) - mean).reshape(-1, 3, 32, 32)
+    data, labels = batches['data_batch_5']
+    labels = labels.copy()
+    labels[MOD.NUM_TRAINING - 40000:] = np.argmax(ref.net_loss(params, X, None, 2, 0.0), axis=1)
+    CF.dump_py2(CF.batch_dict(data, labels, 'training batch 5 of 5'),
+                os.path.join(folder, 'data_batch_5'))
+    return folder
+
+
 def write_models(root, files):
     for rel, data in files.items():
         os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)

@@ -2,8 +2,11 @@
 
     gradescope_layout(tmp_path, bundle)   a temporary root laid out as Gradescope's
     run_autograder(root)                  run_autograder there, as Gradescope does
+    prairielearn_layout(base, image)      a temporary /grade laid out as PrairieLearn's
+    run_prairielearn(root, image)         the image's entrypoint, as PrairieLearn runs it
     check_schema(results, rubric)         Gradescope's schema, checked by hand
     grade_cli(folder, *args)              python -m staff.grading.grade, as staff run it
+    copy_grader(dest)                     a copy of the grader, to change for a test
     processes_running(argv)               live processes whose command line starts so
     venv_under_tmp(tmp_root)              a venv under /tmp (a space, a symlink)
 """
@@ -57,6 +60,43 @@ def run_autograder(root, env=None, signal_after=None):
         return json.load(f), proc.returncode, stdout, stderr
 
 
+def prairielearn_layout(base, image):
+    """A fresh base/grade laid out as PrairieLearn's /grade (student/, data/data.json,
+    tests/; results/ is the grader's to create) and base/image, a copy of the grader
+    image's folder (staff.grading.prairielearn.bundle) with the held-out images the
+    test models fit: (grade root, image folder)."""
+    base = str(base)
+    root, here = os.path.join(base, 'grade'), os.path.join(base, 'image')
+    for path in (root, here):
+        if os.path.exists(path):
+            shutil.rmtree(path)
+    for d in ('student', 'data', 'tests'):
+        os.makedirs(os.path.join(root, d))
+    with open(os.path.join(root, 'data', 'data.json'), 'w') as f:
+        json.dump({'params': {}, 'correct_answers': {}, 'submitted_answers': {},
+                   'format_errors': {}, 'partial_scores': {}, 'score': 0, 'feedback': {},
+                   'variant_seed': 1, 'options': {}, 'raw_submitted_answers': {},
+                   'editable': False, 'panel': 'question', 'extensions': {}}, f)
+    shutil.copytree(str(image), here, symlinks=True)
+    G.heldout_file(os.path.join(here, 'grader', MOD.HELDOUT_FILE), HELDOUT)
+    return root, here
+
+
+def run_prairielearn(root, image, env=None, signal_after=None):
+    """Run the image's entrypoint as PrairieLearn does, on the job folder root (SIGTERM
+    after `signal_after` seconds, if given): (results.json, exit status, stdout, stderr)."""
+    environ = dict(os.environ, PRAIRIELEARN_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable)
+    environ.update(env or {})
+    proc = subprocess.Popen([os.path.join(str(image), 'run_prairielearn')], env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if signal_after is not None:
+        time.sleep(signal_after)
+        proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=600)
+    with open(os.path.join(str(root), 'results', 'results.json'), encoding='utf-8') as f:
+        return json.load(f), proc.returncode, stdout, stderr
+
+
 def check_schema(data, rubric):
     """Gradescope's schema, checked by hand, besides staff.grading.results.validate."""
     assert RES.validate(data) == [], RES.validate(data)
@@ -85,14 +125,29 @@ def processes_running(argv):
     return found
 
 
-def grade_cli(folder, *args):
+def grade_cli(folder, *args, root=ROOT, popen=False):
+    """python -m staff.grading.grade FOLDER ARGS run from the grader in `root` (default:
+    this repository): the CompletedProcess, or the Popen with popen=True."""
     heldout = os.path.join(str(folder), 'heldout.npz')
     if not os.path.exists(heldout):
         G.heldout_file(heldout, HELDOUT)
     trusted = ['--trusted'] if SANDBOX.kind == 'none' else []
-    return subprocess.run([sys.executable, '-m', 'staff.grading.grade', str(folder), '--heldout',
-                           heldout] + trusted + list(args), cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    argv = [sys.executable, '-m', 'staff.grading.grade', str(folder), '--heldout',
+            heldout] + trusted + list(args)
+    if popen:
+        return subprocess.Popen(argv, cwd=str(root), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    return subprocess.run(argv, cwd=str(root), capture_output=True, text=True, timeout=600)
+
+
+def copy_grader(dest):
+    """A copy of this repository's grader (staff/, cs231n/ without the data, tools/) at
+    dest, to change for a test (its hidden tests, its rubric); returns dest."""
+    ignore = shutil.ignore_patterns('__pycache__', '*.pyc', 'cifar-10-batches-py', '*.tar.gz')
+    for folder in ('staff', 'cs231n', 'tools'):
+        shutil.copytree(os.path.join(ROOT, folder), os.path.join(str(dest), folder),
+                        ignore=ignore)
+    return str(dest)
 
 
 def venv_under_tmp(tmp_root):

@@ -181,7 +181,8 @@ def make_submission(starter, folder, name, edits=None, bodies='solution', notebo
             text = fabricate_notebook(read(root, path), (accuracies or {}).get(path))
             with open(os.path.join(root, path), 'w', encoding='utf-8') as f:
                 f.write(text)
-        assert CS.main(['--root', root, '--out', out]) == 0
+        # --no-score: a zip per test; collect_submission's scoring is tested on its own.
+        assert CS.main(['--root', root, '--out', out, '--no-score']) == 0
     else:
         CS.write_zip(root, out, CS.bundle_files(root))
     return out
