@@ -166,7 +166,7 @@ def describe_grade(graded):
 
 def run_entry(entry, starter_dir, scratch, pytest_args=(), grader=False):
     """One row of the table, as a dict."""
-    target = os.path.join(scratch, entry.name)
+    target = os.path.join(scratch, entry.name.replace(':', '_'))
     row = {'name': entry.name, 'kind': entry.kind, 'function': at_fault(entry)}
     try:
         splice_entry(entry, starter_dir, target)

@@ -55,6 +55,11 @@ def case_salt(salt):
         _salt.reset(token)
 
 
+def salt():
+    """The salt that rng() mixes in here (bytes): a key for what is computed from its draws."""
+    return _salt.get()
+
+
 def rng(seed):
     """np.random.RandomState for the part's fixed `seed`, mixed with the submission's salt."""
     digest = hashlib.sha256(_salt.get() + str(seed).encode()).digest()
@@ -218,6 +223,8 @@ def check_scalar(fn, name, got, expected, tol, context=''):
         got = float(got)
     if isinstance(got, bool) or not isinstance(got, (int, float)):
         raise Fail('%s: %s is %s, expected a number%s' % (fn, name, describe(got), _where(context)))
+    if not np.isfinite(expected) and (got == expected or np.isnan(got) and np.isnan(expected)):
+        return 0.0    # inf or NaN as expected (a known mistake's formula can give it)
     if not np.isfinite(got):
         raise Fail('%s: %s is %r%s' % (fn, name, got, _where(context)))
     err = abs(got - expected) / max(abs(got) + abs(expected), 1e-12)

@@ -71,7 +71,16 @@ class Mistake:
         fn = next((f for f in names if self.function and f.endswith(self.function)), names[-1])
         if callable(self.message):
             return self.message(part.name, fn, fields)
-        return self.message.format(**dict({'fn': fn}, **fields))
+        fields = fields if isinstance(fields, _Blank) else dict(fields)
+        fields.setdefault('fn', fn)
+        return self.message.format_map(fields)
+
+    def example(self, part_name):
+        """The message in part `part_name`, with the fields of the row's first
+        reference (a matcher's fields as '...'): for the staff's tests and benchmarks."""
+        from ..parts import load_parts
+        fields = self.candidates[0][1] if self.candidates else _Blank()
+        return self.text(load_parts()[part_name], fields)
 
     def recognise(self, part, got, failing):
         """The fields of the message if `got` (what the part's probe emitted, or
@@ -86,6 +95,11 @@ class Mistake:
 
     def __repr__(self):
         return '<Mistake %s>' % self.key
+
+
+class _Blank(dict):
+    def __missing__(self, key):
+        return '...'
 
 
 class Variant:

@@ -170,13 +170,13 @@ RELU = [
 # ---------------------------------------------------------------------------
 # softmax_loss, svm_loss
 
-def _softmax(axis=1, q='p', k=1.0):
-    """softmax_loss normalized along `axis` (None: the whole array), dx built from
-    q (the probabilities 'p', 'exp' of the shifted scores, 'log p') minus k at
-    the correct class."""
+def _softmax(axis=1, q='p', k=1.0, shift=1):
+    """softmax_loss normalized along `axis` (None: the whole array), its scores
+    shifted by their maximum along `shift`, dx built from q (the probabilities
+    'p', 'exp' of the shifted scores, 'log p') minus k at the correct class."""
     def loss(x, y):
         n, rows = len(x), np.arange(len(x))
-        z = x - x.max(axis=1, keepdims=True)
+        z = x - x.max(axis=shift, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
         dx = {'p': np.exp(logp), 'exp': np.exp(z), 'log p': logp.copy()}[q]
         dx[rows, y] -= k
@@ -236,11 +236,15 @@ LOSSES = [
                     'global-max': plant(L, 'softmax_loss',
                                         'shifted = x - x.max(axis=1, keepdims=True)',
                                         'shifted = x - x.max()')}),
-    Mistake('softmax-normalized-over-wrong-axis', ['softmax_loss'],
-            'softmax_loss: your results match probabilities normalized {axis}; each example\'s '
-            'probabilities sum to 1 over its classes (axis 1)',
-            reference=family(lambda axis: _softmax(axis=axis), axis=[
-                ('over the batch (axis 0)', 0), ('over the whole array', None)]),
+    Mistake('softmax-wrong-axis', ['softmax_loss'],
+            lambda part, fn, f: 'softmax_loss: your results match a softmax with %s; each '
+            "example's scores are shifted by their own maximum and its probabilities sum to 1 "
+            'over its classes (axis 1)' % _said(f),
+            reference=family(lambda shift, axis: None if (shift, axis) == (1, 1) else _softmax(
+                axis=axis, shift=shift), shift=[('', 1), ('the scores shifted by the maximum '
+                                                      'of each class (axis 0)', 0)],
+                axis=[('', 1), ('probabilities normalized over the batch (axis 0)', 0),
+                      ('probabilities normalized over the whole array', None)]),
             plants=plant(L, 'softmax_loss', 'np.exp(shifted).sum(axis=1, keepdims=True)',
                          'np.exp(shifted).sum(axis=0, keepdims=True)')),
     Mistake('softmax-dx', ['softmax_loss'],
@@ -360,6 +364,7 @@ def _branches(mean_path, var_path, factor):
         def path(a, how):
             return {'mean': a.mean(axis=c.axis, keepdims=True), 'missing': 0 * a,
                     'sum': a.sum(axis=c.axis, keepdims=True), 'elementwise': a,
+                    'elementwise / N': a / a.shape[c.axis],
                     'other axis': a.mean(axis=1 - c.axis, keepdims=True)}[how]
         return (dxhat - path(dxhat, mean_path) - factor * c.xhat * path(dxhat * c.xhat, var_path)
                 ) / np.sqrt(c.var + c.eps)
@@ -367,7 +372,8 @@ def _branches(mean_path, var_path, factor):
 
 
 PATHS = [('right', 'mean'), ('missing', 'missing'), ('a sum where it is a mean', 'sum'),
-         ('not summed over the batch (elementwise)', 'elementwise'),
+         ('not summed over the axis (elementwise)', 'elementwise'),
+         ('not summed over the axis, only divided by its size', 'elementwise / N'),
          ('a mean over the wrong axis', 'other axis')]
 
 
@@ -587,14 +593,16 @@ DROPOUT = [
                         L, DO1, '(np.random.rand(*x.shape) < p).astype(x.dtype) / p',
                         '(np.random.rand(*x.shape) > p).astype(x.dtype) / (1 - p)')}),
     Mistake('dropout-backward-gradient', ['dropout_backward'],
-            "dropout_backward: dx matches dout {mask}{scale}; it is the gradient of your forward "
-            'pass: dout times the mask it applied, kept units scaled as it scaled them',
-            reference=family(lambda mask, scale: REF.but(dropout_gradient=lambda dout, out, x, p: (
-                dout * (out != 0 if mask == 'kept' else 1.0) * KEEP[scale](p))) if (
-                mask, scale) != ('kept', '1/p') else None,
-                mask=[('where a unit was kept', 'kept'), ('everywhere', 'all')],
-                scale=[(', unscaled', '1'), (' / p', '1/p'), (' * p', 'p'),
-                       (' / (1 - p)', '1/(1-p)')]),
+            "dropout_backward: dx matches dout times {mask}{scale}; it is the gradient of your "
+            'forward pass: dout times the mask it applied, kept units scaled as it scaled them',
+            reference=family(lambda mask, scale: None if (mask, scale) == ('out / x', '1') else
+                             REF.but(dropout_gradient=lambda dout, out, x, p: dout * {
+                                 'out / x': out / x, 'kept': out != 0, 'all': 1.0}[mask]
+                                 * KEEP[scale](p)),
+                             mask=[('the mask of your forward pass', 'out / x'),
+                                   ('1 where a unit was kept', 'kept'), ('1 everywhere', 'all')],
+                             scale=[('', '1'), (', divided by p', '1/p'), (', times p', 'p'),
+                                    (', divided by 1 - p', '1/(1-p)')]),
             plants={'unscaled': plant(L, 'dropout_backward', 'dx = dout * mask',
                                       'dx = dout * (mask > 0)'),
                     'ignores-mask': plant(L, 'dropout_backward', 'dx = dout * mask', 'dx = dout')}),
@@ -626,25 +634,23 @@ def _hidden_message(part, fn, f):
             % (fn, said(f['sequence']), said(REF.hidden)))
 
 
-def _l2(a, b, params):
-    if (a, b, params) == (0.5, 1.0, 'W') or (a == b == 0 and params != 'W'):
-        return None
-    prefixes = {'W': ('W',), 'W b': ('W', 'b'), 'W gamma beta': ('W', 'gamma', 'beta'),
-                'all': ('W', 'b', 'gamma', 'beta')}[params]
+def _l2(a, b, params=('W',)):
+    """The L2 term a * reg * (the sum of squares of the parameters whose names start
+    with `params`), whose gradient is b * reg * each."""
     def l2(P, reg):
-        chosen = {k: v for k, v in P.items() if k.rstrip('0123456789') in prefixes}
+        chosen = {k: v for k, v in P.items() if k.rstrip('0123456789') in params}
         return (a * reg * sum(float((v * v).sum()) for v in chosen.values()),
                 {k: b * reg * v for k, v in chosen.items()})
     return REF.but(l2=l2)
 
 
 def _l2_message(part, fn, f):
-    loss = 'no L2 term in the loss' if f['a'] == '0' else 'the L2 term %s * reg * the sum of ' \
-        'the squares of %s' % (f['a'], f['params'])
-    grads = 'no L2 term in the gradients' if f['b'] == '0' else 'the gradient %s%s' % (
-        '' if f['b'] == '1' else f['b'] + ' * ', 'reg * each of them')
-    return ('%s: the loss and gradients match %s, and %s; the L2 term is 0.5 * reg * sum(W ** 2) '
-            'over the weights only, whose gradient is reg * W' % (fn, loss, grads))
+    loss = 'no L2 term in the loss' if f['a'] == '0' else 'the L2 term %s * reg * sum(W ** 2)' \
+        % f['a']
+    grads = 'no L2 term in the gradients' if f['b'] == '0' else 'the gradient %sreg * W' % (
+        '' if f['b'] == '1' else f['b'] + ' * ')
+    return ('%s: the loss and gradients match %s, and %s; the L2 term is 0.5 * reg * sum(W ** 2), '
+            'whose gradient is reg * W' % (fn, loss, grads))
 
 
 def _l2_some(layers, where):
@@ -768,11 +774,9 @@ NET = [
                          "dropout_param = dict(self.dropout_param, mode='train') if "
                          'self.use_dropout else None')),
     Mistake('net-l2', NETS, _l2_message,
-            reference=family(_l2, a=[(str(a), a) for a in (0, 0.5, 1.0, 2.0)],
-                             b=[(str(b), b) for b in (0, 0.5, 1.0, 2.0)], params=[
-                                 ('the weights', 'W'), ('the weights and biases', 'W b'),
-                                 ('the weights, gammas and betas', 'W gamma beta'),
-                                 ('every parameter', 'all')]),
+            reference=family(lambda a, b: None if (a, b) == (0.5, 1.0) else _l2(a, b),
+                             a=[('0', 0.0), ('0.5', 0.5), ('1', 1.0), ('2', 2.0)],
+                             b=[('0', 0.0), ('0.5', 0.5), ('1', 1.0), ('2', 2.0)]),
             plants={'two-layer-without-half': plant(F, TL2, 'loss += 0.5 * self.reg *',
                                                     'loss += self.reg *'),
                     'fc-without-half': plant(F, FC2, 'loss += 0.5 * self.reg * np.sum(W * W)',
@@ -796,12 +800,18 @@ NET = [
                     + plant(F, FC2, "+ self.reg * W", '+ 2 * self.reg * W'),
                     'gradient-doubled': plant(F, TL2, 'dW1 + self.reg', 'dW1 + 2 * self.reg')
                     + plant(F, TL2, 'dW2 + self.reg', 'dW2 + 2 * self.reg')
-                    + plant(F, FC2, "+ self.reg * W", '+ 2 * self.reg * W'),
-                    'biases': plant(F, FC2, "grads['W%d' % i] = grads['W%d' % i] + self.reg * W",
-                                    "grads['W%d' % i] = grads['W%d' % i] + self.reg * W\n"
-                                    "b = self.params['b%d' % i]\n"
-                                    'loss += 0.5 * self.reg * np.sum(b * b)\n'
-                                    "grads['b%d' % i] = grads['b%d' % i] + self.reg * b")}),
+                    + plant(F, FC2, "+ self.reg * W", '+ 2 * self.reg * W')}),
+    Mistake('net-l2-other-params', NETS,
+            '{fn}: the loss and gradients match an L2 term that covers {params} too; it covers '
+            'the weights W only (0.5 * reg * sum(W ** 2), whose gradient is reg * W)',
+            reference=family(lambda params: _l2(0.5, 1.0, ('W',) + params), params=[
+                (' and '.join({'b': 'the biases'}.get(p, p) for p in s), s) for n in (1, 2, 3)
+                for s in itertools.combinations(('b', 'gamma', 'beta'), n)]),
+            plants=plant(F, FC2, "grads['W%d' % i] = grads['W%d' % i] + self.reg * W",
+                         "grads['W%d' % i] = grads['W%d' % i] + self.reg * W\n"
+                         "b = self.params['b%d' % i]\n"
+                         'loss += 0.5 * self.reg * np.sum(b * b)\n'
+                         "grads['b%d' % i] = grads['b%d' % i] + self.reg * b")),
     Mistake('net-l2-some-weights', NETS, _l2_some_message,
             reference=[(_l2_some(set(s), where), {'layers': set(s), 'where': text})
                        for n in (1, 2, 3) for s in itertools.combinations((1, 2, 3, 4), n)

@@ -17,6 +17,8 @@ import numpy as np
 
 from staff.grading.api import Fail, check_close, check_scalar, part, rng
 
+from . import once_per_draw as _once
+
 from ..references import REF
 
 MODES = ('reference', 'own')
@@ -158,6 +160,10 @@ def tln_inits():
 
 
 def tln_cases():
+    return _once(9100, _tln_cases)
+
+
+def _tln_cases():
     r = rng(9100)
     D = int(np.prod(TLN['input_shape']))
     params = _params(r, [D, TLN['hidden'], TLN['classes']], None)
@@ -209,13 +215,18 @@ def _(got, R=REF):
 @two_layer_net.judge
 def _(got, R=REF):
     params, X, y, regs = tln_cases()
+    expected = {}   # the same in both layer modes: computed once, when first needed
 
     def check(results, mode):
         for reg, res in zip(regs, results):
             where = 'reg = %s, X of shape %s' % (reg, X.shape)
+            if ('scores', reg) not in expected:
+                expected['scores', reg] = R.net_loss(params, X, None, 2, reg)
             check_close('TwoLayerNet.loss', 'scores (y=None)', res['scores'],
-                        R.net_loss(params, X, None, 2, reg), GRAD_TOL, where)
-            loss, grads = R.net_loss(params, X, y, 2, reg)
+                        expected['scores', reg], GRAD_TOL, where)
+            if ('loss', reg) not in expected:
+                expected['loss', reg] = R.net_loss(params, X, y, 2, reg)
+            loss, grads = expected['loss', reg]
             check_scalar('TwoLayerNet.loss', 'loss', res['loss'], loss, LOSS_TOL, where)
             _check_grads('TwoLayerNet.loss', res['grads'], grads, where)
     return _judge_modes('TwoLayerNet', got, check)
@@ -255,10 +266,13 @@ def _fcn_part(name, normalization, keep, seed):
     if keep is not None:
         kwargs.update(dropout_keep_ratio=keep, seed=123)
 
-    def inputs():
+    def make():
         dims, r, batches = fcn_cases(seed)
         X = np.concatenate([X for X, _ in batches])
         return dims, _centered(_params(r, dims, normalization), X, normalization), batches
+
+    def inputs():
+        return _once(seed, make)
 
     @p.probe
     def _(S):
@@ -307,9 +321,16 @@ def _fcn_part(name, normalization, keep, seed):
         L = len(dims) - 1
         dropout = (keep, 123) if keep is not None else None
 
+        # The expected results of the steps, in order (batchnorm's running statistics
+        # carry over), computed when first needed: once for both layer modes, but
+        # with the student's own dropout masks in 'own' mode.
+        replays = {}
+
         def check(results, mode):
-            norm_params = [{'mode': 'train'} if normalization == 'batchnorm' else {}
-                           for _ in range(L - 1)]
+            replay = replays.setdefault(mode if dropout is not None else 'both', {
+                'norm_params': [{'mode': 'train'} if normalization == 'batchnorm' else {}
+                                for _ in range(L - 1)]})
+            norm_params = replay['norm_params']
             for k, (X, y) in enumerate(batches[:2]):
                 where = '%s; training step %d, reg = %s' % (what, k + 1, FCN['reg'])
                 res = results['train%d' % k]
@@ -324,14 +345,17 @@ def _fcn_part(name, normalization, keep, seed):
                                    '%s (%s)' % ([m.shape for m in masks],
                                                 [(len(X), d) for d in dims[1:-1]], where))
                     step_dropout = (keep, masks)
-                loss, grads = R.net_loss(params, X, y, L, FCN['reg'], normalization,
-                                         norm_params, step_dropout)
+                if k not in replay:
+                    replay[k] = R.net_loss(params, X, y, L, FCN['reg'], normalization,
+                                           norm_params, step_dropout)
+                loss, grads = replay[k]
                 check_scalar('FullyConnectedNet.loss', 'loss', res['loss'], loss, LOSS_TOL, where)
                 _check_grads('FullyConnectedNet.loss', res['grads'], grads, where)
-            scores = R.net_loss(params, batches[2][0], None, L, FCN['reg'], normalization,
-                                norm_params, dropout)
+            if 'test' not in replay:
+                replay['test'] = R.net_loss(params, batches[2][0], None, L, FCN['reg'],
+                                            normalization, norm_params, dropout)
             check_close('FullyConnectedNet.loss', 'scores (test mode, y=None)', results['test'],
-                        scores, GRAD_TOL, what + ', after two training steps')
+                        replay['test'], GRAD_TOL, what + ', after two training steps')
             if 'float32' in results:
                 X, y = batches[0]
                 p32 = {k: v.astype(np.float32) for k, v in params.items()}
