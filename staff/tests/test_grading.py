@@ -388,14 +388,13 @@ def test_splicing_matches_regions_by_function_not_position(starter):
     text = read(starter, path)
     regions = R.py_regions(text, path)
     model = solution_bodies(path)
-    student = R.replace_bodies(text, regions, [model[(r.function, r.part)] for r in regions])
+    student = R.replace_bodies(text, regions, [model[r.key] for r in regions])
     student = student.replace('\ndef sgd_momentum(', '\ndef helper():\n    return 1\n\n\n'
                               'def sgd_momentum(', 1)
     notes = []
     spliced = SUB.splice_file(text, path, student, notes)
     assert not notes
-    assert spliced == R.replace_bodies(text, regions, [model[(r.function, r.part)]
-                                                       for r in regions])
+    assert spliced == R.replace_bodies(text, regions, [model[r.key] for r in regions])
     assert 'def helper' not in spliced
 
 

@@ -6,7 +6,10 @@
 
 Each part is a probe (drives the student's code in the sandbox, through the
 session) and a judge, both in the grading process, written with
-staff/grading/api.py; the judges compare with ../references.py.
+staff/grading/api.py. A judge is one or more checks, each check(got, R=REF):
+it compares with the references R it is given (../references.py), so that a
+known mistake (../mistakes/) is recognised by the same check given a buggy
+reference.
 """
 import importlib
 
