@@ -212,6 +212,15 @@ def _averaged(a, b):
     return REF.but(softmax_loss=scaled(REF.softmax_loss), svm_loss=scaled(REF.svm_loss))
 
 
+def _log_eps(eps):
+    """softmax_loss whose loss is -log(p + eps), p the probability of the correct class."""
+    def loss(x, y):
+        z = x - x.max(axis=1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        return float(-np.log(p[np.arange(len(x)), y] + eps).mean()), REF.softmax_loss(x, y)[1]
+    return REF.but(softmax_loss=loss)
+
+
 SCALE = [('', 0), ('N times too large (a sum, not a mean)', 1), ('divided by N twice', -1)]
 LOSSES = [
     Mistake('loss-not-averaged', ['softmax_loss', 'svm_loss'],
@@ -259,6 +268,14 @@ LOSSES = [
                                 ('plus 1 at the correct class', -1)]),
             plants=plant(L, 'softmax_loss', 'dx[np.arange(N), y] -= 1',
                          'dx[np.arange(N), y] -= 0')),
+    Mistake('softmax-log-eps', ['softmax_loss'],
+            'softmax_loss: the loss matches -log(p + {eps}) with p the probability of the correct '
+            'class: an eps inside the log changes the loss; take it from the log-probabilities, '
+            'z - log(sum(exp(z))), which never reach log(0)',
+            reference=family(_log_eps, eps=[('%g' % e, e) for e in (
+                1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5)]),
+            plants=plant(L, 'softmax_loss', 'loss = -log_probs[np.arange(N), y].mean()',
+                         'loss = -np.log(np.exp(log_probs[np.arange(N), y]) + 1e-8).mean()')),
     Mistake('svm-margins', ['svm_loss'],
             lambda part, fn, f: 'svm_loss: your loss and dx match margins %s(%s%s) for j != '
             'y_i; they are max(0, s_j - s_{y_i} + 1)' % (
