@@ -185,8 +185,8 @@ CLASSIC_BUGS = {name: (planting(name), parts, words) for name, parts, words in [
 
 
 def _alternative_formulations():
-    from staff.assignment.mistakes import catalogue
-    return [edit for name in catalogue.ALTERNATIVE_FORMULATIONS for edit in planting(name)]
+    from staff.assignment.mistakes import variants
+    return [edit for name in variants.ALTERNATIVE_FORMULATIONS for edit in planting(name)]
 
 
 # Correct code written unlike the model answers (also run under many salts: test_salts.py).

@@ -48,9 +48,9 @@ class Mistake:
     - key: the mistake's name (kebab-case), in the feedback, grades.csv and the
       bug runner; parts: the parts it is named in
     - message: the feedback line, str.format'ed with fn (the student function
-      of the part, `function` picking one of several: '__init__') and the
-      fields of the reference or matcher that recognised it; or a function
-      (part name, fn, fields) -> the line
+      of the part, `function` picking one of several: '__init__'), the fields
+      of the reference or matcher that recognised it, and said (those fields'
+      non-empty texts, joined)
     - reference: a References, or a family (a list of (References, fields))
     - matcher(part name, got) -> fields or None, where no reference expresses it
     - plants: the edits that plant it (a list of edits), or {label: edits} for
@@ -69,9 +69,10 @@ class Mistake:
     def text(self, part, fields):
         names = part.functions
         fn = next((f for f in names if self.function and f.endswith(self.function)), names[-1])
-        if callable(self.message):
-            return self.message(part.name, fn, fields)
         fields = fields if isinstance(fields, _Blank) else dict(fields)
+        texts = [t for t in fields.values() if isinstance(t, str) and t]
+        fields.setdefault('said', ', '.join(texts[:-1]) + ' and ' * (len(texts) > 1) + (
+            texts[-1] if texts else ''))
         fields.setdefault('fn', fn)
         return self.message.format_map(fields)
 
@@ -112,12 +113,13 @@ class Variant:
 
 
 def family(build, **grid):
-    """The candidates of a family: [(build(**choice), fields)] for every
-    combination of the grid, whose values are lists of (text, value); `fields`
-    holds the texts. build returns None for a combination that is no mistake."""
+    """The candidates of a family: [(build(*values), fields)] for every
+    combination of the grid, whose entries are lists of (text, value), in the
+    order of build's parameters; `fields` holds the texts, by the grid's names.
+    build returns None for a combination that is no mistake."""
     out = []
     for combo in itertools.product(*grid.values()):
-        reference = build(**{name: value for name, (_, value) in zip(grid, combo)})
+        reference = build(*[value for _, value in combo])
         if reference is not None:
             out.append((reference, {name: text for name, (text, _) in zip(grid, combo)}))
     return out
