@@ -67,6 +67,7 @@ class Mistake:
         self.plants = plants if isinstance(plants, dict) else {None: plants}
 
     def text(self, part, fields):
+        """The message for `part` (an api.Part) filled with `fields` (a dict of texts)."""
         names = part.functions
         fn = next((f for f in names if self.function and f.endswith(self.function)), names[-1])
         fields = fields if isinstance(fields, _Blank) else dict(fields)
@@ -159,6 +160,7 @@ def rows():
 
 
 def mistakes_of(part_name):
+    """The Mistake rows named in the part `part_name`."""
     return [r for r in rows() if r.kind == 'bug' and part_name in r.parts]
 
 
