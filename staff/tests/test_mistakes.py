@@ -6,8 +6,8 @@ drive the spliced package in a child process (staff/tests/probing.py), and
 the real judges and name_mistakes() get what the probes emitted, in this
 process, as the grader gives them. A bug must fail a part of a function it
 edits (any part, for an edit at a module's level); each such part must name
-its row, and nothing else; no part names another row. The model answers, the alternative solution and every variant
-pass every part and name nothing.
+its row, and nothing else; no part names another row. The model answers, the
+alternative solution and every variant pass every part and name nothing.
 
 Staff-only: staff/ never ships.
 """

@@ -82,7 +82,7 @@ LAYER_ROWS = [
             '{fn}: numpy could not combine an array of shape {shape} with a per-row statistic of '
             'shape (N,), which it lines up with the last axis: keep the reduced axis '
             '(keepdims=True, or [:, None])', matcher=M.keepdims_missing,
-            plants=plant(L, 'softmax_loss', 'x - x.max(axis=1, keepdims=True)', 'x - x.max(axis=1)')),
+            plants=plant(L, 'softmax_loss', 'x.max(axis=1, keepdims=True)', 'x.max(axis=1)')),
     Mistake('affine-forward-bias', ['affine_forward'],
             'affine_forward: out matches x @ w {said}; add b, once, to every row',
             reference=family(lambda c: REF.but(affine_forward=lambda x, w, b: REF.affine_forward(
@@ -93,7 +93,8 @@ LAYER_ROWS = [
             'in their order, in row i, and dx.reshape(x.shape) puts them back',
             reference=family(_flattened, order=[
                 ('in column-major order (order="F")', lambda x: x.reshape(len(x), -1, order='F')),
-                ('with the batch axis last (x.reshape(-1, N).T)', lambda x: x.reshape(-1, len(x)).T),
+                ('with the batch axis last (x.reshape(-1, N).T)',
+                 lambda x: x.reshape(-1, len(x)).T),
                 ('through x.T (x.T.reshape(N, -1))', lambda x: x.T.reshape(len(x), -1)),
                 ('with its last two axes swapped', lambda x: np.swapaxes(x, -1, -2).reshape(
                     len(x), -1) if x.ndim > 3 else x.reshape(len(x), -1, order='F'))],
@@ -133,7 +134,8 @@ LAYER_ROWS = [
                 (m, m) for m in ('x > 0', 'x <= 0', 'dout > 0', '1', 'relu(x)', 'x')]),
             plants={k: plant(L, 'relu_backward', 'dout * (x > 0)', new) for k, new in (
                 ('no-dout', '1.0 * (x > 0)'), ('mask-of-dout', 'dout * (dout > 0)'),
-                ('times-output', 'dout * np.maximum(x, 0)'), ('mask-inverted', 'dout * (x <= 0)'))}),
+                ('times-output', 'dout * np.maximum(x, 0)'),
+                ('mask-inverted', 'dout * (x <= 0)'))}),
 ]
 
 
@@ -193,9 +195,9 @@ LOSSES = [
                     'svm-loss': plant(L, 'svm_loss', 'margins.sum() / N', 'margins.sum()'),
                     'svm-dx': plant(L, 'svm_loss', 'dx /= N', 'dx = dx')}),
     Mistake('softmax-unstable', ['softmax_loss'],
-            "softmax_loss: right on small scores, but inf, NaN or wrong on scores of about 1e3-1e4, "
-            "where exp overflows or underflows; subtract each row's own maximum before exp, and "
-            'take the loss from log-probabilities', matcher=M.softmax_unstable,
+            'softmax_loss: right on small scores, but inf, NaN or wrong on scores of about '
+            "1e3-1e4, where exp overflows or underflows; subtract each row's own maximum before "
+            'exp, and take the loss from log-probabilities', matcher=M.softmax_unstable,
             plants={k: plant(L, 'softmax_loss', 'shifted = x - x.max(axis=1, keepdims=True)', new)
                     for k, new in (('no-shift', 'shifted = x'),
                                    ('global-max', 'shifted = x - x.max()'))}),
@@ -219,16 +221,16 @@ LOSSES = [
                 ('plus 1 at the correct class', -1)]),
             plants=plant(L, 'softmax_loss', 'y] -= 1', 'y] -= 0')),
     Mistake('softmax-log-eps', ['softmax_loss'],
-            'softmax_loss: the loss matches -log(p + {said}) with p the probability of the correct '
-            'class: an eps inside the log changes the loss; take it from the log-probabilities, '
-            'z - log(sum(exp(z))), which never reach log(0)',
+            'softmax_loss: the loss matches -log(p + {said}) with p the probability of the '
+            'correct class: an eps inside the log changes the loss; take it from the '
+            'log-probabilities, z - log(sum(exp(z))), which never reach log(0)',
             reference=family(lambda eps: _softmax(eps=eps), said=[('%g' % e, e) for e in (
                 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5)]),
             plants=plant(L, 'softmax_loss', 'loss = -log_probs[np.arange(N), y].mean()',
                          'loss = -np.log(np.exp(log_probs[np.arange(N), y]) + 1e-8).mean()')),
     Mistake('svm-margins', ['svm_loss'],
-            'svm_loss: your loss and dx match margins with {said}; they are max(0, s_j - s_{{y_i}} '
-            '+ 1) over the classes j != y_i',
+            'svm_loss: your loss and dx match margins with {said}; they are '
+            'max(0, s_j - s_{{y_i}} + 1) over the classes j != y_i',
             reference=family(lambda sign, delta, hinge: None if (sign, delta, hinge) == (
                 1, 1.0, True) else _svm(sign, delta, hinge),
                 sign=[('', 1), ('s_{y_i} - s_j for s_j - s_{y_i}', -1)],
@@ -241,8 +243,8 @@ LOSSES = [
             'is counted; the sum of margins leaves out j = y_i', reference=_svm(keep_y=True),
             plants=plant(L, 'svm_loss', 'margins[np.arange(N), y] = 0', 'margins = margins')),
     Mistake('svm-dx', ['svm_loss'],
-            'svm_loss: dx matches {indicator} at the other classes and {y_grad} at the correct one '
-            '(over N); it is 1 where the margin is positive, and minus their count at y_i',
+            'svm_loss: dx matches {indicator} at the other classes and {y_grad} at the correct '
+            'one (over N); it is 1 where the margin is positive, and minus their count at y_i',
             reference=family(lambda indicator, y_grad: None if (indicator, y_grad) == ('>', -1)
                              else _svm(indicator=indicator, y_grad=y_grad), indicator=[
                 ('1 where the margin > 0', '>'), ('1 where the margin >= 0', '>='),
@@ -298,7 +300,8 @@ def _running_var_of(statistic):
         old = param.get('running_var', np.zeros(x.shape[1]))
         out, cache = REF.batchnorm_forward(x, gamma, beta, param)
         momentum = param.get('momentum', 0.9)
-        param['running_var'] = momentum * old + (1 - momentum) * statistic(x, param.get('eps', 1e-5))
+        param['running_var'] = momentum * old + (1 - momentum) * statistic(
+            x, param.get('eps', 1e-5))
         return out, cache
     return REF.but(batchnorm_forward=forward)
 
@@ -353,8 +356,7 @@ NORMS = [
             plants={'bn-eps-missing': plant(L, BN1, 'np.sqrt(var + eps)', 'np.sqrt(var)'),
                     'bn-eps-1e-5': plant(L, BN1, 'np.sqrt(var + eps)', 'np.sqrt(var + 1e-5)'),
                     'bn-test-eps-1e-5': plant(L, BN2, 'running_var + eps', 'running_var + 1e-5'),
-                    'ln-eps-not-passed': plant(L, 'layernorm_forward',
-                                               "{'mode': 'train', 'eps': eps}", "{'mode': 'train'}"),
+                    'ln-eps-not-passed': plant(L, 'layernorm_forward', ", 'eps': eps}", '}'),
                     'rmsprop-decay': plant(O, 'rmsprop', "decay_rate = config['decay_rate']",
                                            'decay_rate = 0.99')}),
     Mistake('norm-statistics', ('batchnorm_forward_train', 'layernorm_forward') + NORM_BACKWARD,
@@ -425,8 +427,8 @@ NORMS = [
                     'test': plant(L, BN2, '(x - running_mean) / np.sqrt(running_var + eps)',
                                   '(x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)')}),
     Mistake('norm-backward-param-grads', NORM_BACKWARD,
-            '{fn}: dgamma matches {dgamma} and dbeta {dbeta}, over the batch; out = gamma * x_hat + '
-            'beta gives dgamma = sum(dout * x_hat) and dbeta = sum(dout)',
+            '{fn}: dgamma matches {dgamma} and dbeta {dbeta}, over the batch; out = gamma * '
+            'x_hat + beta gives dgamma = sum(dout * x_hat) and dbeta = sum(dout)',
             reference=family(_param_grads, dgamma=[(t, t) for t in (
                 'sum(dout * x_hat)', 'sum(dout)', 'sum(dout * x)', 'mean(dout * x_hat)')],
                 dbeta=[(t, t) for t in ('sum(dout)', 'mean(dout)')]),
@@ -436,11 +438,12 @@ NORMS = [
                 for k, fn in (('bn', 'batchnorm_backward'), ('bn-alt', 'batchnorm_backward_alt'),
                               ('ln', 'layernorm_backward'))})),
     Mistake('norm-backward-gamma', NORM_BACKWARD,
-            '{fn}: dx matches a backward pass with gamma {said}; the upstream gradient reaches x_hat '
-            'through gamma first: dx_hat = dout * gamma',
+            '{fn}: dx matches a backward pass with gamma {said}; the upstream gradient reaches '
+            'x_hat through gamma first: dx_hat = dout * gamma',
             reference=[(REF.but(scale_shift_backward=lambda d, c: (
                 d,) + REF.scale_shift_backward(d, c)[1:]), {'said': 'left out'}),
-                       (REF.but(norm_backward=_gamma_after), {'said': 'applied to dx at the end'})],
+                       (REF.but(norm_backward=_gamma_after),
+                        {'said': 'applied to dx at the end'})],
             plants={'bn-alt': plant(L, 'batchnorm_backward_alt', 'dout * gamma', 'dout'),
                     'ln': plant(L, 'layernorm_backward', '(dout * gamma).T', 'dout.T')}),
     Mistake('norm-backward-branches', NORM_BACKWARD,
@@ -481,9 +484,10 @@ DROPOUT = [
             'kept units are divided by p at train time, and test mode returns x unchanged',
             reference=family(_dropout, keep=[('', 'p'), ('a fraction 1 - p of the units kept',
                                                          '1-p')],
-                             divisor=[('', 'p')] + [('kept units %s at train time' % t, d) for t, d in (
-                                 ('not scaled', '1'), ('multiplied by p', '1/p'),
-                                 ('divided by 1 - p', '1-p'))],
+                             divisor=[('', 'p')] + [('kept units %s at train time' % t, d)
+                                                    for t, d in (('not scaled', '1'),
+                                                                 ('multiplied by p', '1/p'),
+                                                                 ('divided by 1 - p', '1-p'))],
                              test=[('', '1')] + [('the test-mode output %s' % t, d) for t, d in (
                                  ('multiplied by p', 'p'), ('divided by p', '1/p'),
                                  ('multiplied by 1 - p', '1-p'))]),
@@ -510,7 +514,8 @@ DROPOUT = [
                     'ignores-mask': plant(L, 'dropout_backward', 'dout * mask', 'dout')}),
     Mistake('dropout-backward-new-mask', ['dropout_backward'],
             'dropout_backward: dx is masked by another mask than the one the forward pass drew '
-            "(about the same fraction kept, other units); reuse the forward pass's, from the cache",
+            "(about the same fraction kept, other units); reuse the forward pass's, from the "
+            'cache',
             matcher=M.dropout_new_mask,
             plants=plant(L, 'dropout_backward', 'dx = dout * mask', "dx = dout * (np.random.rand("
                          "*dout.shape) < dropout_param['p']) / dropout_param['p']")),
@@ -575,7 +580,8 @@ CONSTANTS = [('at one value other than %s', lambda n, ws: (None, 0.0)),
              ('drawn with std 1', lambda n, ws: (0.0, 1.0))]
 NET = [
     Mistake('net-hidden-layers', NETS,
-            '{fn}: the results match {said}; each hidden layer is affine - [norm] - relu - [dropout]',
+            '{fn}: the results match {said}; each hidden layer is affine - [norm] - relu - '
+            '[dropout]',
             reference=[(REF.but(hidden=('affine',) + s), {'said': _sequence(s)})
                        for n in (3, 2, 1, 0) for s in itertools.permutations(
                            ('norm', 'relu', 'dropout'), n) if ('affine',) + s != REF.hidden],
@@ -599,7 +605,8 @@ NET = [
                     'fc': plant(F, FC1, "scores, scores_cache = affine_forward(hidden, self.params"
                                 "['W%d' % L],", "scores = np.maximum(0, affine_forward(hidden, "
                                 "self.params['W%d' % L], self.params['b%d' % L])[0])\n"
-                                "_, scores_cache = affine_forward(hidden, self.params['W%d' % L],")}),
+                                "_, scores_cache = affine_forward(hidden, "
+                                "self.params['W%d' % L],")}),
     Mistake('net-backward-skips-layer', NETS,
             "{fn}: the gradients match a backward pass without the {said} layer's step (its input "
             'gradient dropped); each layer of the forward pass has its step, in reverse order',
@@ -608,8 +615,8 @@ NET = [
             plants=plant(U, '<module>', 'dout = relu_backward(dout, relu_cache)',
                          'relu_backward(dout, relu_cache)')),
     Mistake('net-layer-mode', NETS,
-            '{fn}: the results match a net whose {layer} layers run in {mode} mode at {other} time '
-            'too; each layer runs in the mode of the call: train with y, test without',
+            '{fn}: the results match a net whose {layer} layers run in {mode} mode at {other} '
+            'time too; each layer runs in the mode of the call: train with y, test without',
             # (dropout in test mode at train time is no dropout: net-hidden-layers)
             reference=[(REF.but(layer_mode=lambda layer, mode, forced=forced, which=which: (
                 forced if layer in which else mode)), {
@@ -625,7 +632,8 @@ NET = [
             'whose gradient is reg * W',
             reference=family(lambda a, b: None if (a, b) == (0.5, 1.0) else _l2(a, b),
                              a=[(t if c != 0.5 else '', c) for t, c in _coefficients('loss')],
-                             b=[(t if c != 1.0 else '', c) for t, c in _coefficients('gradients')]),
+                             b=[(t if c != 1.0 else '', c)
+                                for t, c in _coefficients('gradients')]),
             plants={'two-layer-without-half': plant(F, TL2, '0.5 * self.reg', 'self.reg'),
                     'fc-without-half': plant(F, FC2, '0.5 * self.reg', 'self.reg'),
                     'fc-no-gradient': plant(F, FC2, ' + self.reg * W', ''),
@@ -671,15 +679,16 @@ NET = [
     Mistake('net-data-loss-scale', NETS,
             '{fn}: {said}; softmax_loss already averages over the batch',
             reference=family(lambda a, b: None if a == b == 0 else REF.but(
-                softmax_loss=lambda x, y: (lambda loss, dx: (loss * len(x) ** a, dx * len(x) ** b))(
-                    *REF.softmax_loss(x, y))), a=_scale('the data loss'),
+                softmax_loss=lambda x, y: (lambda loss, dx: (
+                    loss * len(x) ** a, dx * len(x) ** b))(*REF.softmax_loss(x, y))),
+                a=_scale('the data loss'),
                 b=_scale("the scores' gradient")),
             plants=plant(F, TL2, 'loss, dscores = softmax_loss(scores, y)',
                          'loss, dscores = softmax_loss(scores, y)\nloss = loss * X.shape[0]')),
     Mistake('fc-shares-one-bn-param', ['fc_net_batchnorm'],
-            "{fn}: a batchnorm layer got a bn_param holding another layer's running statistics (of "
-            'another width): each hidden layer keeps its own, self.bn_params[i], not one shared '
-            'dict', matcher=M.shared_bn_param,
+            "{fn}: a batchnorm layer got a bn_param holding another layer's running statistics "
+            '(of another width): each hidden layer keeps its own, self.bn_params[i], not one '
+            'shared dict', matcher=M.shared_bn_param,
             plants=plant(F, FC1, 'self.bn_params[i - 1]', 'self.bn_params[0]')),
     Mistake('init-weight-scale', NETS,
             '{fn}: {layers} drawn {spec}; weights are drawn from a Gaussian with mean 0 and std '
@@ -694,12 +703,13 @@ NET = [
                 ('with std 1 / sqrt(fan_in) (Xavier)', lambda n, ws: (0.0, 1 / np.sqrt(n))),
                 ('with std sqrt(2 / fan_in) (He)', lambda n, ws: (0.0, np.sqrt(2 / n))),
                 ('uniformly on [0, weight_scale)', lambda n, ws: (ws / 2, ws / np.sqrt(12))),
-                ('uniformly on [-weight_scale, weight_scale)', lambda n, ws: (0.0, ws / np.sqrt(3)))]),
-            plants={'two-layer-W2': plant(F, 'TwoLayerNet.__init__', 'weight_scale * np.random.randn('
-                                          'hidden_dim, num_classes)', 'np.random.randn(hidden_dim, '
-                                          'num_classes)'),
-                    'both': plant(F, 'TwoLayerNet.__init__', 'weight_scale * np.random.randn(hidden_dim,',
-                                  'np.random.randn(hidden_dim,')
+                ('uniformly on [-weight_scale, weight_scale)',
+                 lambda n, ws: (0.0, ws / np.sqrt(3)))]),
+            plants={'two-layer-W2': plant(F, 'TwoLayerNet.__init__',
+                                          'weight_scale * np.random.randn(hidden_dim, num_',
+                                          'np.random.randn(hidden_dim, num_'),
+                    'both': plant(F, 'TwoLayerNet.__init__', 'weight_scale * np.random.randn(hid',
+                                  'np.random.randn(hid')
                     + plant(F, 'FullyConnectedNet.__init__', 'weight_scale * ', '')}),
     Mistake('init-biases', NETS,
             '{fn}: the biases (b, and beta with normalization) start {said}; they start at zero '
@@ -717,10 +727,10 @@ NET = [
             'normalized layer starts as the identity', function='__init__',
             reference=family(lambda spec: _initial(('gamma',), (), spec), said=[
                 (t.replace('%s', 'one'), s) for t, s in CONSTANTS]),
-            plants=plant(F, 'FullyConnectedNet.__init__', 'np.ones(dims[i])', 'np.zeros(dims[i])')),
+            plants=plant(F, 'FullyConnectedNet.__init__', 'np.ones(dims', 'np.zeros(dims')),
     Mistake('init-norm-layers', ('fc_net_batchnorm', 'fc_net_layernorm'),
-            '{fn}: gamma and beta are created for the wrong layers ({said}); only the hidden layers, '
-            '1 to L - 1, are normalized (the scores go to the loss as they are)',
+            '{fn}: gamma and beta are created for the wrong layers ({said}); only the hidden '
+            'layers, 1 to L - 1, are normalized (the scores go to the loss as they are)',
             function='__init__', reference=family(_param_shapes, said=[
                 ('the output layer too', lambda n: range(1, n)),
                 ('not the last hidden layer', lambda n: range(1, n - 2)),
@@ -798,13 +808,14 @@ RULE_ROWS = [
                                             '- dw')
                     + plant(O, 'sgd_momentum', 'w + v', "w + config['learning_rate'] * v")}),
     Mistake('update-state', RULES,
-            "{fn}: config['{key}'] {how} after a step; the next step starts from the state the last "
-            'one left in config',
+            "{fn}: config['{key}'] {how} after a step; the next step starts from the state the "
+            'last one left in config',
             reference=[(_state(rule, key, how), {'key': key, 'how': {
-                'not stored': 'is not updated', 'corrected': 'holds the bias-corrected %s_hat' % key
-            }[how]}) for rule, key, how in (
+                'not stored': 'is not updated', 'corrected': 'holds the bias-corrected %s_hat'
+                % key}[how]}) for rule, key, how in (
                 ('sgd_momentum', 'velocity', 'not stored'), ('rmsprop', 'cache', 'not stored'),
-                ('adam', 'm', 'not stored'), ('adam', 'v', 'not stored'), ('adam', 't', 'not stored'),
+                ('adam', 'm', 'not stored'), ('adam', 'v', 'not stored'),
+                ('adam', 't', 'not stored'),
                 ('adam', 'm', 'corrected'), ('adam', 'v', 'corrected'))],
             plants={'sgd-velocity': plant(O, 'sgd_momentum', 'v = config', 'new_v = config')
                     + plant(O, 'sgd_momentum', 'w + v', 'w + new_v'),

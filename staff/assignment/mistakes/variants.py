@@ -82,8 +82,9 @@ VARIANTS = [
                                         'np.where(x > 0, x, 0)')),
     Variant('relu-forward-in-place-copy', plant(L, 'relu_forward', 'out = np.maximum(0, x)',
                                                 'out = x.copy()\nout[out < 0] = 0')),
-    Variant('affine-forward-einsum', plant(L, 'affine_forward', 'x.reshape(x.shape[0], -1) @ w',
-                                           "np.einsum('nd,dm->nm', x.reshape(x.shape[0], -1), w)")),
+    Variant('affine-forward-einsum', plant(
+        L, 'affine_forward', 'x.reshape(x.shape[0], -1) @ w',
+        "np.einsum('nd,dm->nm', x.reshape(x.shape[0], -1), w)")),
     Variant('batchnorm-running-stats-in-place', plant(
         L, BN1, 'running_mean = momentum * running_mean + (1 - momentum) * mean',
         'running_mean *= momentum\nrunning_mean += (1 - momentum) * mean') + plant(

@@ -11,8 +11,8 @@ is sent to the executor, and fetched back after the call.
 """
 import numpy as np
 
-from staff.grading.api import (Fail, case_part, check_array, check_close, check_gradients,
-                               check_scalar, copy_arrays, rng, tolerance)
+from staff.grading.api import (Fail, check_array, check_close, check_gradients, check_scalar,
+                               copy_arrays, part, rng, tolerance)
 
 from . import once_per_draw
 from ..references import REF
@@ -20,25 +20,6 @@ from ..references import REF
 LAYERS = 'cs231n.layers'      # the student's module these parts test
 TOL64, TOL32 = 1e-7, 2e-3
 CHANGED = 'changed in place'  # the first item of the keys under which probes note it
-
-
-def call_layer(S, function, fn, inputs, *params, where=''):
-    """fn(*inputs, *params) in the executor, for the student function `function`.
-
-    The data inputs ([(name, array)]) are sent once, as values of the executor,
-    and fetched back after the call; an input the call changed is emitted under
-    (CHANGED, function, name, where) for check_inputs_unchanged.
-
-    Returns:
-    - the call's result (a Remote)
-    """
-    sent = S.value([a for _, a in inputs])
-    result = S.call(function, fn, *[sent[i] for i in range(len(inputs))], *params)
-    for (name, before), after in zip(inputs, S.fetch(sent)):
-        if not (isinstance(after, np.ndarray) and after.shape == before.shape
-                and np.array_equal(after, before)):
-            S.emit((CHANGED, function, name, where), True)
-    return result
 
 
 def check_inputs_unchanged(got, R=REF):
@@ -49,9 +30,43 @@ def check_inputs_unchanged(got, R=REF):
                        'given unchanged (the caller still uses them)' % key[1:])
 
 
-def layer_part(name, cases, probe, judge, functions=None):
-    """case_part() of the layers, whose judge also checks the inputs are unchanged."""
-    p = case_part(name, cases, probe, judge, LAYERS, functions)
+def layer_part(name, cases, inputs, probe, judge, function=None):
+    """A part that runs the student's layer `function` (default: name) on every
+    case of cases(), and checks that it leaves its data inputs unchanged.
+
+    Inputs:
+    - inputs(case) -> [(name, array)]: the layer's data inputs in a case; those
+      of every case are sent to the executor at once, as one value, and fetched
+      back after the last case: one that changed is emitted under (CHANGED,
+      function, its name, the case's label) for check_inputs_unchanged
+    - probe(S, layers, case, sent) -> what to emit for the case: drives the
+      student's module (layers, a Remote) with `sent`, the case's inputs as Remotes
+    - judge(result, case, R): raises Fail if the result of one case is wrong
+      against the references R
+
+    Returns:
+    - the Part
+    """
+    function = function or name
+    p = part(name, functions=[function])
+
+    @p.probe
+    def _(S):
+        layers = S.module(LAYERS)
+        given = [(case, inputs(case)) for case in cases()]
+        sent = S.value([[a for _, a in arrays] for _, arrays in given])
+        for k, (case, arrays) in enumerate(given):
+            S.emit(k, probe(S, layers, case, [sent[k][i] for i in range(len(arrays))]))
+        for (case, arrays), back in zip(given, S.fetch(sent)):
+            for (input_name, before), after in zip(arrays, back):
+                if not (isinstance(after, np.ndarray) and after.shape == before.shape
+                        and np.array_equal(after, before)):
+                    S.emit((CHANGED, function, input_name, case[0]), True)
+
+    @p.judge
+    def _(got, R=REF):
+        for k, case in enumerate(cases()):
+            judge(got[k], case, R)
     p.judge(check_inputs_unchanged)
     return p
 
@@ -79,10 +94,8 @@ def affine_cases():
     return cases
 
 
-def _affine_forward_probe(S, layers, case):
-    label, x, w, b, _ = case
-    return call_layer(S, 'affine_forward', layers.affine_forward,
-                      [('x', x), ('w', w), ('b', b)], where=label)[0]
+def _affine_forward_probe(S, layers, case, sent):
+    return S.call('affine_forward', layers.affine_forward, *sent)[0]
 
 
 def _affine_forward_judge(got, case, R=REF):
@@ -91,15 +104,16 @@ def _affine_forward_judge(got, case, R=REF):
                 tolerance(x.dtype.name, TOL64, TOL32), label)
 
 
-affine_forward = layer_part('affine_forward', affine_cases, _affine_forward_probe,
-                            _affine_forward_judge)
+affine_forward = layer_part('affine_forward', affine_cases,
+                            lambda case: list(zip(('x', 'w', 'b'), case[1:4])),
+                            _affine_forward_probe, _affine_forward_judge)
 
 
-def _affine_backward_probe(S, layers, case):
+def _affine_backward_probe(S, layers, case, sent):
     label, x, w, b, dout = case
     # The cache of affine_forward is (x, w, b): given code, outside the region.
-    return call_layer(S, 'affine_backward', layers.affine_backward, [('dout', dout)],
-                      (x.copy(), w.copy(), b.copy()), where=label)
+    return S.call('affine_backward', layers.affine_backward, *sent,
+                  (x.copy(), w.copy(), b.copy()))
 
 
 def _affine_backward_judge(got, case, R=REF):
@@ -111,8 +125,8 @@ def _affine_backward_judge(got, case, R=REF):
         check_close('affine_backward', name, g, e, tolerance(x.dtype.name, TOL64, TOL32), label)
 
 
-affine_backward = layer_part('affine_backward', affine_cases, _affine_backward_probe,
-                             _affine_backward_judge)
+affine_backward = layer_part('affine_backward', affine_cases, lambda case: [('dout', case[4])],
+                             _affine_backward_probe, _affine_backward_judge)
 
 
 # ---------------------------------------------------------------------------
@@ -129,9 +143,8 @@ def relu_cases():
     return cases
 
 
-def _relu_forward_probe(S, layers, case):
-    label, x, _ = case
-    return call_layer(S, 'relu_forward', layers.relu_forward, [('x', x)], where=label)[0]
+def _relu_forward_probe(S, layers, case, sent):
+    return S.call('relu_forward', layers.relu_forward, *sent)[0]
 
 
 def _relu_forward_judge(got, case, R=REF):
@@ -139,14 +152,13 @@ def _relu_forward_judge(got, case, R=REF):
     check_close('relu_forward', 'out', got, R.relu_forward(x)[0], 1e-12, label)
 
 
-relu_forward = layer_part('relu_forward', relu_cases, _relu_forward_probe, _relu_forward_judge)
+relu_forward = layer_part('relu_forward', relu_cases, lambda case: [('x', case[1])],
+                          _relu_forward_probe, _relu_forward_judge)
 
 
-def _relu_backward_probe(S, layers, case):
-    label, x, dout = case
+def _relu_backward_probe(S, layers, case, sent):
     # The cache of relu_forward is x: given code, outside the region.
-    return call_layer(S, 'relu_backward', layers.relu_backward, [('dout', dout)], x.copy(),
-                      where=label)
+    return S.call('relu_backward', layers.relu_backward, *sent, case[1].copy())
 
 
 def _relu_backward_judge(got, case, R=REF):
@@ -154,8 +166,8 @@ def _relu_backward_judge(got, case, R=REF):
     check_close('relu_backward', 'dx', got, R.relu_backward(dout, x), 1e-12, label)
 
 
-relu_backward = layer_part('relu_backward', relu_cases, _relu_backward_probe,
-                           _relu_backward_judge)
+relu_backward = layer_part('relu_backward', relu_cases, lambda case: [('dout', case[2])],
+                           _relu_backward_probe, _relu_backward_judge)
 
 
 # ---------------------------------------------------------------------------
@@ -177,9 +189,8 @@ def loss_cases():
 
 
 def _loss_part(name):
-    def probe(S, layers, case):
-        label, x, y = case
-        loss, dx = call_layer(S, name, getattr(layers, name), [('x', x)], y.copy(), where=label)
+    def probe(S, layers, case, sent):
+        loss, dx = S.call(name, getattr(layers, name), *sent, case[2].copy())
         return {'loss': loss, 'dx': dx}
 
     def judge(got, case, R=REF):
@@ -187,7 +198,7 @@ def _loss_part(name):
         loss, dx = getattr(R, name)(x.astype(np.float64), y)
         check_scalar(name, 'loss', got['loss'], loss, tolerance(x.dtype.name, 1e-9, 1e-5), label)
         check_close(name, 'dx', got['dx'], dx, tolerance(x.dtype.name, TOL64, TOL32), label)
-    return layer_part(name, loss_cases, probe, judge)
+    return layer_part(name, loss_cases, lambda case: [('x', case[1])], probe, judge)
 
 
 softmax_loss = _loss_part('softmax_loss')
@@ -224,11 +235,9 @@ def _bn_forward_part(name, cases, what, check_stats):
     """A part that runs batchnorm_forward on `cases` and compares its output
     with the reference; check_stats(got, expected, bn_param, tol, label)
     judges the running statistics it leaves in bn_param."""
-    def probe(S, layers, case):
-        label, x, gamma, beta, bn_param = case
-        param = S.value(copy_arrays(bn_param))     # the student's code updates it in place
-        out, _ = call_layer(S, 'batchnorm_forward', layers.batchnorm_forward,
-                            [('x', x), ('gamma', gamma), ('beta', beta)], param, where=label)
+    def probe(S, layers, case, sent):
+        param = S.value(copy_arrays(case[4]))     # the student's code updates it in place
+        out, _ = S.call('batchnorm_forward', layers.batchnorm_forward, *sent, param)
         stats = S.fetch(param)
         return {'out': out, 'running_mean': stats.get('running_mean'),
                 'running_var': stats.get('running_var')}
@@ -240,7 +249,8 @@ def _bn_forward_part(name, cases, what, check_stats):
         tol = tolerance(x.dtype.name, TOL64, TOL32)
         check_close('batchnorm_forward', 'out (%s)' % what, got['out'], out, tol, label)
         check_stats(got, param, bn_param, tol, label)
-    return layer_part(name, cases, probe, judge, functions=['batchnorm_forward'])
+    return layer_part(name, cases, lambda case: list(zip(('x', 'gamma', 'beta'), case[1:4])),
+                      probe, judge, function='batchnorm_forward')
 
 
 def _stats_after_a_train_step(got, expected, bn_param, tol, label):
@@ -291,18 +301,18 @@ def bn_backward_cases():
 
 
 def _bn_backward_part(name):
-    def probe(S, layers, case):
+    def probe(S, layers, case, sent):
         label, x, gamma, beta, dout = case
-        _, cache = S.call('batchnorm_forward', layers.batchnorm_forward, x.copy(),
-                          gamma.copy(), beta.copy(), {'mode': 'train'})
-        return call_layer(S, name, getattr(layers, name), [('dout', dout)], cache, where=label)
+        _, cache = S.call('batchnorm_forward', layers.batchnorm_forward, x.copy(), gamma.copy(),
+                          beta.copy(), {'mode': 'train'})
+        return S.call(name, getattr(layers, name), *sent, cache)
 
     def judge(result, case, R=REF):
         label, x, gamma, beta, dout = case
         _, cache = R.batchnorm_forward(*_f64(x, gamma, beta), {'mode': 'train'})
         expected = getattr(R, name)(*_f64(dout), cache)
         check_gradients(name, result, expected, tolerance(x.dtype.name, TOL64, TOL32), label)
-    return layer_part(name, bn_backward_cases, probe, judge)
+    return layer_part(name, bn_backward_cases, lambda case: [('dout', case[4])], probe, judge)
 
 
 batchnorm_backward = _bn_backward_part('batchnorm_backward')
@@ -326,11 +336,8 @@ def ln_cases():
     return cases
 
 
-def _layernorm_forward_probe(S, layers, case):
-    label, x, gamma, beta, ln_param, _ = case
-    return call_layer(S, 'layernorm_forward', layers.layernorm_forward,
-                      [('x', x), ('gamma', gamma), ('beta', beta)], dict(ln_param),
-                      where=label)[0]
+def _layernorm_forward_probe(S, layers, case, sent):
+    return S.call('layernorm_forward', layers.layernorm_forward, *sent, dict(case[4]))[0]
 
 
 def _layernorm_forward_judge(got, case, R=REF):
@@ -340,16 +347,16 @@ def _layernorm_forward_judge(got, case, R=REF):
                 label)
 
 
-layernorm_forward = layer_part('layernorm_forward', ln_cases, _layernorm_forward_probe,
-                               _layernorm_forward_judge)
+layernorm_forward = layer_part('layernorm_forward', ln_cases,
+                               lambda case: list(zip(('x', 'gamma', 'beta'), case[1:4])),
+                               _layernorm_forward_probe, _layernorm_forward_judge)
 
 
-def _layernorm_backward_probe(S, layers, case):
+def _layernorm_backward_probe(S, layers, case, sent):
     label, x, gamma, beta, ln_param, dout = case
     _, cache = S.call('layernorm_forward', layers.layernorm_forward, x.copy(), gamma.copy(),
                       beta.copy(), dict(ln_param))
-    return call_layer(S, 'layernorm_backward', layers.layernorm_backward, [('dout', dout)],
-                      cache, where=label)
+    return S.call('layernorm_backward', layers.layernorm_backward, *sent, cache)
 
 
 def _layernorm_backward_judge(result, case, R=REF):
@@ -359,8 +366,9 @@ def _layernorm_backward_judge(result, case, R=REF):
                     tolerance(x.dtype.name, TOL64, TOL32), label)
 
 
-layernorm_backward = layer_part('layernorm_backward', ln_cases, _layernorm_backward_probe,
-                                _layernorm_backward_judge)
+layernorm_backward = layer_part('layernorm_backward', ln_cases,
+                                lambda case: [('dout', case[5])],
+                                _layernorm_backward_probe, _layernorm_backward_judge)
 
 
 # ---------------------------------------------------------------------------
@@ -391,7 +399,7 @@ def dropout_input(k, dtype='float64', shape=(150, 200)):
     return x.astype(dtype), r.randn(*shape).astype(dtype)
 
 
-def _dropout_forward_probe(S, layers, case):
+def _dropout_forward_probe(S, layers, case, sent):
     label, x, p = case
     fwd, seeds = layers.dropout_forward, {'train': 11, 'again': 11, 'other': 12, 'test': 11}
     if x.dtype == np.float32:   # no seed: numpy's global state
@@ -401,7 +409,7 @@ def _dropout_forward_probe(S, layers, case):
         param = {'mode': 'test' if key == 'test' else 'train', 'p': p}
         if seed is not None:
             param['seed'] = seed
-        outs[key] = call_layer(S, 'dropout_forward', fwd, [('x', x)], param, where=label)[0]
+        outs[key] = S.call('dropout_forward', fwd, *sent, param)[0]
     return outs
 
 
@@ -445,8 +453,8 @@ def _dropout_forward_judge(g, case, R=REF):
                 expected, tolerance(x.dtype.name, 1e-12, 1e-6), label)
 
 
-dropout_forward = layer_part('dropout_forward', dropout_cases, _dropout_forward_probe,
-                             _dropout_forward_judge)
+dropout_forward = layer_part('dropout_forward', dropout_cases, lambda case: [('x', case[1])],
+                             _dropout_forward_probe, _dropout_forward_judge)
 
 
 def dropout_backward_cases():
@@ -455,13 +463,11 @@ def dropout_backward_cases():
             for k, p in enumerate((0.25, 0.6, 0.9))]
 
 
-def _dropout_backward_probe(S, layers, case):
+def _dropout_backward_probe(S, layers, case, sent):
     label, x, dout, p = case
     out, cache = S.call('dropout_forward', layers.dropout_forward, x.copy(),
                         {'mode': 'train', 'p': p, 'seed': 5})
-    dx = call_layer(S, 'dropout_backward', layers.dropout_backward, [('dout', dout)], cache,
-                    where=label)
-    return {'out': out, 'dx': dx}
+    return {'out': out, 'dx': S.call('dropout_backward', layers.dropout_backward, *sent, cache)}
 
 
 def _dropout_backward_judge(got, case, R=REF):
@@ -475,4 +481,5 @@ def _dropout_backward_judge(got, case, R=REF):
 
 
 dropout_backward = layer_part('dropout_backward', dropout_backward_cases,
-                              _dropout_backward_probe, _dropout_backward_judge)
+                              lambda case: [('dout', case[2])], _dropout_backward_probe,
+                              _dropout_backward_judge)
