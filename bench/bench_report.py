@@ -69,7 +69,7 @@ def student_files(rng, sources):
 def make_class(folder, starter, n, rubric, seed=0):
     rng = np.random.RandomState(seed)
     sources = region_bodies(starter)
-    keys = [(m.part, m.key, m.message) for ms in M.CATALOGUE.values() for m in ms]
+    keys = [(part, m.key, m.example(part)) for m in M.rows() if m.kind == 'bug' for part in m.parts]
     submissions, stored, previous = {}, [], None
     for k in range(n):
         student = 's%04d' % k

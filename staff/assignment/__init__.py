@@ -3,7 +3,8 @@
     rubric.txt      points per part, the trained models' accuracy checks, the limits
     references.py   reference layers, nets and update rules, written from the formulas
     parts/          the hidden tests: every layer, the nets, the update rules
-    mistakes.py     the known mistakes, named in the feedback when a part fails
+    mistakes/       the known mistakes, one catalogue of rows: named in the feedback when
+                    a part fails, planted by the bug runner (python -m staff.bugs)
     models.py       the saved models, scored on held-out images with the references
     notebooks.py    what the executed notebooks printed (compared with models.py)
 
@@ -35,7 +36,9 @@ DATA_FILE = _models.HELDOUT_FILE
 
 
 def name_mistakes(part_name, got):
-    """[(key, message)] of the known mistakes that a failed part's results match."""
+    """[(key, message)] of the known mistakes that a failed part's results (or
+    {'__error__': message}) show: the rows whose buggy reference passes a check
+    of the part's judge that the results fail, and the custom matchers'."""
     from . import mistakes
     return mistakes.name_mistakes(part_name, got)
 

@@ -1,3 +1,5 @@
-"""Staff only: a catalogue of realistic student bugs and legitimate variants,
-and a runner that splices each into a starter and runs the public self-check
-(python -m staff.bugs)."""
+"""Staff only: the bug runner, which splices each planting of the mistake
+catalogue (staff/assignment/mistakes/) into a starter and runs the public
+self-check (python -m staff.bugs), and an independent second set of bugs
+(second_set.py) that measures how well the grader names mistakes it was not
+written from."""

@@ -1,12 +1,17 @@
-"""Splice each entry of the catalogue (staff/bugs/catalogue.py) into a fresh
-student starter and run the public self-check on it.
+"""Splice each planting of the mistake catalogue (staff/assignment/mistakes/) into
+a fresh student starter and run the public self-check on it.
 
     python -m staff.bugs                      # every bug and variant, a table, the kill rate
-    python -m staff.bugs -k bn_ -k dropout    # entries whose name holds one of these
+    python -m staff.bugs -k batchnorm -k drop # entries whose name holds one of these
     python -m staff.bugs --kind variant       # only the legitimate variants
     python -m staff.bugs --grader             # also grade each with staff.grading.grader.grade
     python -m staff.bugs --jobs 2             # entries run in parallel (default: 2)
+    python -m staff.bugs --list               # the catalogue's counts, then its entries
     python -m staff.bugs --set second         # the independent set (staff/bugs/second_set.py)
+
+An entry is one planting of a row of the catalogue: named by the row's key
+(a mistake's, or a variant's), followed by ':' and the planting's label when
+the row has several (net-l2:fc-without-half).
 
 A bug is caught when `python -m pytest tests -x` fails in its starter; the
 table gives the first failing test's message and whether it names the
@@ -15,6 +20,7 @@ must pass. Exit status 1 if a variant is rejected or an entry cannot be
 spliced.
 """
 import argparse
+import collections
 import concurrent.futures
 import os
 import re
@@ -23,7 +29,6 @@ import sys
 import tempfile
 import time
 
-from staff.bugs.catalogue import ENTRIES
 from staff.release import harness as H
 from staff.release import regions as R
 from staff.release import starter as REL
@@ -31,13 +36,27 @@ from staff.release import starter as REL
 ROOT = REL.ROOT
 TEST_TIMEOUT = 600
 
+Entry = collections.namedtuple('Entry', 'name kind edits note')
+
+
+def catalogue_entries():
+    """[Entry] of every planting of the catalogue's rows, mistakes then variants."""
+    from staff.assignment import mistakes
+    entries = []
+    for row in mistakes.rows():
+        for label, edits in row.plants.items():
+            name = row.key if label is None else '%s:%s' % (row.key, label)
+            entries.append(Entry(name, row.kind, edits, row.note))
+    return entries
+
 
 class SpliceError(ValueError):
     pass
 
 
-def _apply(body, old, new, where):
-    """The region body (lines) with `old` replaced by `new` (see catalogue)."""
+def apply_edit(body, old, new, where):
+    """The region body (lines) with `old` replaced by `new` (staff/assignment/mistakes/:
+    Edit)."""
     text = ''.join(body)
     if old is None:
         indent = next((l[:len(l) - len(l.lstrip())] for l in body if l.strip()), '')
@@ -64,7 +83,7 @@ def mutated_bodies(entry, root=ROOT):
         if key not in bodies[path]:
             raise SpliceError('%s: %s has no region %r (it has %s)'
                               % (entry.name, path, key, ', '.join(bodies[path])))
-        bodies[path][key] = _apply(bodies[path][key], old, new,
+        bodies[path][key] = apply_edit(bodies[path][key], old, new,
                                    '%s, %s %s' % (entry.name, path, key))
     return bodies
 
@@ -147,7 +166,7 @@ def describe_grade(graded):
 
 def run_entry(entry, starter_dir, scratch, pytest_args=(), grader=False):
     """One row of the table, as a dict."""
-    target = os.path.join(scratch, entry.name)
+    target = os.path.join(scratch, entry.name.replace(':', '_'))
     row = {'name': entry.name, 'kind': entry.kind, 'function': at_fault(entry)}
     try:
         splice_entry(entry, starter_dir, target)
@@ -227,10 +246,14 @@ def print_table(rows, grader=False, out=sys.stdout):
         graded = [r for r in bugs if 'lost' in (r.get('grader') or {})]
         lost = [r for r in graded if r['grader']['lost'] > 0]
         named = [r for r in lost if r['grader']['mistakes']]
-        print('grader: %d of %d bugs lose points (%.0f%%), %d of those with the mistake named; '
-              'variants losing points: %d'
+        print('grader: %d of %d bugs lose points (%.0f%%), %d of those with the mistake named '
+              '(%.0f%%); variants losing points: %d'
               % (len(lost), len(graded), 100.0 * len(lost) / max(len(graded), 1), len(named),
+                 100.0 * len(named) / max(len(lost), 1),
                  sum(1 for r in variants if (r.get('grader') or {}).get('lost'))), file=out)
+        unnamed = [r['name'] for r in lost if not r['grader']['mistakes']]
+        print('grader: lose points, no mistake named: %s' % (' '.join(unnamed) or 'none'),
+              file=out)
 
 
 def main(argv=None):
@@ -242,18 +265,22 @@ def main(argv=None):
     parser.add_argument('--grader', action='store_true',
                         help='also grade each with staff.grading.grader.grade(sandbox="none")')
     parser.add_argument('--jobs', type=int, default=2)
-    parser.add_argument('--list', action='store_true', help='list the entries and exit')
+    parser.add_argument('--list', action='store_true',
+                        help="print the catalogue's counts and its entries, and exit")
     parser.add_argument('--set', choices=('main', 'second'), default='main',
                         help='the catalogue (main) or the independent second set')
     args = parser.parse_args(argv)
     if args.set == 'second':
         from staff.bugs.second_set import ENTRIES as chosen
     else:
-        chosen = ENTRIES
+        chosen = catalogue_entries()
     entries = select(chosen, args.names, args.kind)
     if args.list:
+        if args.set == 'main':
+            from staff.assignment import mistakes
+            print(mistakes.summary())
         for e in entries:
-            print('%-8s %-42s %s' % (e.kind, e.name, e.note))
+            print('%-8s %-46s %s' % (e.kind, e.name, e.note))
         return 0
     if not entries:
         print('no entry matches', file=sys.stderr)

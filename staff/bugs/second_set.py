@@ -2,7 +2,8 @@
 
 Written from the student functions, their docstrings and TODOs, the
 assignment's known pain points and the mistakes students post about, without
-looking at the main catalogue (staff/bugs/catalogue.py) or at the grader's
+looking at the main catalogue (then staff/bugs/catalogue.py, now the rows of
+staff/assignment/mistakes/catalogue.py) or at the grader's
 mistake recogniser. It measures how well the grader names mistakes that it
 was not written from:
 

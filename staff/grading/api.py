@@ -27,6 +27,11 @@ part with the reason, before the judge is asked (unless the part was declared
 with partial=True: its judge then also sees what was emitted before the
 failure and may pass on it, as the net parts do with the results of one layer
 mode).
+
+A part's judge may be several checks (each @p.judge adds one; p.judge_fn
+runs them in order and raises the first Fail), so that an assignment can tell
+which check a result fails. Extra arguments of p.judge_fn go to every check:
+the assignment's judges take there the references they compare with.
 """
 import contextlib
 import contextvars
@@ -50,6 +55,11 @@ def case_salt(salt):
         _salt.reset(token)
 
 
+def salt():
+    """The salt that rng() mixes in here (bytes): a key for what is computed from its draws."""
+    return _salt.get()
+
+
 def rng(seed):
     """np.random.RandomState for the part's fixed `seed`, mixed with the submission's salt."""
     digest = hashlib.sha256(_salt.get() + str(seed).encode()).digest()
@@ -67,15 +77,22 @@ class Part:
         self.partial = partial
         self.group = group
         self.probe_fn = None
-        self.judge_fn = None
+        self.checks = []
 
     def probe(self, fn):
         self.probe_fn = fn
         return fn
 
     def judge(self, fn):
-        self.judge_fn = fn
+        """Add fn(got, *args) -> None or a note as the judge's next check."""
+        self.checks.append(fn)
         return fn
+
+    def judge_fn(self, got, *args):
+        """Run the checks in order on `got`: the first Fail ends the judging; else
+        returns the first note (None: the part passes without one)."""
+        notes = [check(got, *args) for check in self.checks]
+        return next((note for note in notes if note), None)
 
     def __repr__(self):
         return '<Part %s>' % self.name
@@ -106,8 +123,8 @@ def case_part(name, cases, probe, judge, module, functions=None):
     - probe(S, mod, case): Drives the student's code through the session S (mod
       is the student's `module`, a Remote) on one case; returns what to emit
     - module: The student's module the probe gets (e.g. 'cs231n.layers')
-    - judge(result, case): In the grading process, raises Fail if the result
-      of one case is wrong
+    - judge(result, case, *args): In the grading process, raises Fail if the
+      result of one case is wrong (args: those of the part's judge_fn)
 
     Returns:
     - The Part
@@ -121,9 +138,9 @@ def case_part(name, cases, probe, judge, module, functions=None):
             S.emit(k, probe(S, mod, case))
 
     @p.judge
-    def _(got):
+    def _(got, *args):
         for k, case in enumerate(cases()):
-            judge(got[k], case)
+            judge(got[k], case, *args)
     return p
 
 
@@ -169,21 +186,30 @@ def _where(context):
     return ' (%s)' % context if context else ''
 
 
-def check_array(fn, name, got, shape=None, context=''):
-    """Fail unless `got` is a finite float array (of `shape`, if given)."""
+def check_array(fn, name, got, shape=None, context='', finite=True):
+    """Fail unless `got` is a float array (of `shape`, if given), finite unless
+    `finite` is False."""
     if not isinstance(got, np.ndarray) or got.dtype.kind not in 'fiub':
         raise Fail('%s: %s is %s, expected an array%s' % (fn, name, describe(got), _where(context)))
     if shape is not None and got.shape != tuple(shape):
         raise Fail('%s: %s has shape %s, expected %s%s'
                    % (fn, name, got.shape, tuple(shape), _where(context)))
-    if not np.all(np.isfinite(got)):
+    if finite and not np.all(np.isfinite(got)):
         raise Fail('%s: %s holds NaN or inf%s' % (fn, name, _where(context)))
 
 
 def check_close(fn, name, got, expected, tol, context='', floor=1e-3, scale=None):
-    """Fail unless the array `got` matches `expected` within relative error `tol`."""
-    expected = np.asarray(expected)
-    check_array(fn, name, got, expected.shape, context)
+    """Fail unless the array `got` matches `expected` within relative error `tol`.
+    Where `expected` is inf or NaN (a known mistake's formula can be), `got`
+    must hold the same there."""
+    expected = np.asarray(expected, dtype=np.float64)
+    odd = ~np.isfinite(expected)
+    check_array(fn, name, got, expected.shape, context, finite=not odd.any())
+    if odd.any():
+        if not (np.array_equal(got[odd], expected[odd], equal_nan=True)
+                and np.all(np.isfinite(got[~odd]))):
+            raise Fail('%s: %s holds NaN or inf elsewhere%s' % (fn, name, _where(context)))
+        got, expected = got[~odd], expected[~odd]
     err = rel_error(got, expected, floor, scale)
     if not err <= tol:
         raise Fail('%s: %s relative error %.1e (tolerance %.0e)%s'
@@ -197,6 +223,8 @@ def check_scalar(fn, name, got, expected, tol, context=''):
         got = float(got)
     if isinstance(got, bool) or not isinstance(got, (int, float)):
         raise Fail('%s: %s is %s, expected a number%s' % (fn, name, describe(got), _where(context)))
+    if not np.isfinite(expected) and (got == expected or np.isnan(got) and np.isnan(expected)):
+        return 0.0    # inf or NaN as expected (a known mistake's formula can give it)
     if not np.isfinite(got):
         raise Fail('%s: %s is %r%s' % (fn, name, got, _where(context)))
     err = abs(got - expected) / max(abs(got) + abs(expected), 1e-12)

@@ -4,22 +4,24 @@ Every submission is a real zip made by the project's own tools: the starter
 from staff.release, region bodies spliced in with staff.release.regions,
 executed notebooks fabricated from the starter's (outputs with the check
 lines), and the zip written by tools.collect_submission. Buggy submissions
-derive their bodies by text substitution on the CURRENT model answers, so they
-follow the model answers when those are rewritten; each substitution asserts
-that it applied.
+derive their bodies from the CURRENT model answers, by the edits of the
+mistake catalogue (staff/assignment/mistakes/: each must apply exactly once),
+so they follow the model answers when those are rewritten.
 
     make_submission(starter, folder, name, edits)  a zip, as a student hands it in
     write_package(starter, dest, edits)             a starter with the answers spliced in
     write_alt_package(starter, dest)                ... with the alternative solution
-    prepend, substitute, replace_body, append      edits of a region's body
-    CLASSIC_BUGS, ALTERNATIVE_FORMULATIONS          five classic bugs; correct code unlike
-                                                    the model answers
+    planting(name)                                  the edits of a bug runner entry
+    prepend                                         an edit of a region's body
+    CLASSIC_BUGS, ALTERNATIVE_FORMULATIONS          five classic bugs of the catalogue;
+                                                    its variants graded together
     SANDBOX, HELDOUT, MODEL_FILES, SETTINGS         what the grading tests grade with
 """
 import os
 import re
 import shutil
 
+from staff.bugs import runner as BUGS
 from staff.grading import sandbox as SB
 from staff.release import regions as R
 from staff.release import starter as REL
@@ -56,8 +58,23 @@ def read(root, path):
 
 
 def solution_bodies(path):
-    """{(function, part): body} of the repository's current model answers."""
-    return {(r.function, r.part): r.body for r in R.py_regions(read(ROOT, path), path)}
+    """{Region.key: body} of the repository's current model answers."""
+    return {r.key: r.body for r in R.py_regions(read(ROOT, path), path)}
+
+
+def planting(name):
+    """The edits of the bug runner's entry `name` (a planting of the catalogue)."""
+    return {e.name: e.edits for e in BUGS.catalogue_entries()}[name]
+
+
+def _as_functions(edits):
+    """{Region.key: edit(body) -> body} of a planting's edits."""
+    out = {}
+    for path, key, old, new in edits:
+        def edit(body, before=out.get(key, lambda b: b), old=old, new=new, where=key):
+            return BUGS.apply_edit(before(body), old, new, where)
+        out[key] = edit
+    return out
 
 
 def indent_of(body):
@@ -75,53 +92,23 @@ def prepend(*code):
     return edit
 
 
-def substitute(*pairs):
-    """An edit applying regex substitutions (pattern, replacement) to a body;
-    each must apply at least once."""
-    def edit(body):
-        text = ''.join(body)
-        for pattern, replacement in pairs:
-            text, n = re.subn(pattern, replacement, text)
-            assert n, 'the substitution %r no longer applies to the model answer:\n%s' % (
-                pattern, text)
-        return R.split_lines(text)
-    return edit
-
-
-def replace_body(*lines):
-    """An edit replacing the whole body (lines at the markers' indentation)."""
-    def edit(old):
-        ind = indent_of(old)
-        return ['\n'] + [ind + line + '\n' for line in lines] + ['\n']
-    return edit
-
-
-def append(*lines):
-    """An edit that puts lines of code after a body, at its indentation."""
-    def edit(old):
-        ind = indent_of(old)
-        return old + [ind + line + '\n' for line in lines] + ['\n']
-    return edit
-
-
 def write_package(starter, dest, edits=None, bodies='solution'):
     """Copy the starter to dest with the model answers (bodies='solution') or the
-    stubs ('starter') in its regions, and `edits` ({'function' or 'function part
-    K': edit(body) -> body}) applied to them; every edit must find its region.
-    Returns dest."""
+    stubs ('starter') in its regions, and `edits` applied to them: a planting
+    of the catalogue ([(path, region key, old, new)]) or {region key:
+    edit(body) -> body}, the keys being Region.key; every edit must find its
+    region. Returns dest."""
     shutil.copytree(starter, dest)
-    edits = dict(edits or {})
+    edits = _as_functions(edits) if isinstance(edits, list) else dict(edits or {})
     for path in code_files(starter):
         text = read(starter, path)
         regions = R.py_regions(text, path)
         answers = solution_bodies(path)
         new = []
         for r in regions:
-            body = answers[(r.function, r.part)] if bodies == 'solution' else r.body
-            for key in ('%s part %d' % (r.function, r.part), str(r.function)):
-                if key in edits:
-                    body = edits.pop(key)(body)
-                    break
+            body = answers[r.key] if bodies == 'solution' else r.body
+            if r.key in edits:
+                body = edits.pop(r.key)(body)
             new.append(body)
         with open(os.path.join(dest, path), 'w', encoding='utf-8') as f:
             f.write(R.replace_bodies(text, regions, new))
@@ -160,8 +147,7 @@ def make_submission(starter, folder, name, edits=None, bodies='solution', notebo
                     accuracies=None, extra=None, models=None):
     """Write folder/name.zip; return its path.
 
-    - edits: {'function' or 'function part K': edit(body) -> body}, applied to
-      the model answers; every edit must find its region
+    - edits: as write_package's, applied to the model answers
     - bodies: 'solution' (the model answers) or 'starter' (the stubs)
     - notebooks: fabricate executed notebooks (else the starter's, not run)
     - accuracies: {notebook path: {label: value}} for the fabricated outputs
@@ -188,71 +174,21 @@ def make_submission(starter, folder, name, edits=None, bodies='solution', notebo
     return out
 
 
-# The classic bugs, derived from the current model answers.
-CLASSIC_BUGS = {
-    # Adam's bias correction with beta2 ** 2 instead of beta2 ** t.
-    'adam_beta2_squared': ({'adam': substitute(
-        (r"(beta2(?:'\])?\s*\*\*\s*)(?:t\b|config\['t'\])", r'\g<1>2'))}, {'adam'},
-        'adam: next_w relative error'),
-    # A ReLU on the final scores of FullyConnectedNet.
-    'relu_on_scores': ({'FullyConnectedNet.loss part 1': lambda body: body + [
-        indent_of(body) + 'scores = np.maximum(scores, 0)\n', '\n']}, FCN_PARTS,
-        'FullyConnectedNet.loss'),
-    # TwoLayerNet forgets the L2 gradient of W1.
-    'l2_gradient_missing': ({'TwoLayerNet.loss part 2': substitute(
-        (r"(grads\[['\"]W1['\"]\]\s*=\s*[^\n]*?)\s*\+\s*self\.reg\s*\*\s*"
-         r"(?:W1|self\.params\[['\"]W1['\"]\])", r'\g<1>'))}, {'two_layer_net'},
-        "grads['W1']"),
-    # Dropout that scales by p at test time instead of by 1/p at train time.
-    'dropout_not_inverted': ({
-        'dropout_forward part 1': substitute((r'\s*/\s*p\b', '')),
-        'dropout_forward part 2': substitute((r'\bout\s*=\s*x\b', 'out = x * p'))},
-        {'dropout_forward'}, 'dropout_forward'),
-    # Batchnorm normalizing with the minibatch's statistics in test mode.
-    'batchnorm_test_uses_batch_stats': ({'batchnorm_forward part 2': substitute(
-        (r'\brunning_mean\b', 'x.mean(axis=0)'), (r'\brunning_var\b', 'x.var(axis=0)'))},
-        {'batchnorm_forward_test'}, 'batchnorm_forward: out (test mode'),
-}
+# Five classic bugs of the catalogue: (edits, the parts they lose, words of the
+# messages there).
+CLASSIC_BUGS = {name: (planting(name), parts, words) for name, parts, words in [
+    ('adam-bias-correction:beta2-squared', {'adam'}, 'adam: next_w relative error'),
+    ('net-relu-on-scores:fc', FCN_PARTS, 'FullyConnectedNet.loss'),
+    ('net-l2-some-weights:two-layer-W1', {'two_layer_net'}, "grads['W1']"),
+    ('dropout-keep-and-scale:scaled-at-test-time', {'dropout_forward'}, 'dropout_forward'),
+    ('batchnorm-mode-statistics:test', {'batchnorm_forward_test'},
+     'batchnorm_forward: out (test mode')]}
+
+
+def _alternative_formulations():
+    from staff.assignment.mistakes import variants
+    return [edit for name in variants.ALTERNATIVE_FORMULATIONS for edit in planting(name)]
 
 
 # Correct code written unlike the model answers (also run under many salts: test_salts.py).
-ALTERNATIVE_FORMULATIONS = {
-    'sgd_momentum': lambda body: [indent_of(body) + line + '\n' for line in (
-        "v *= config['momentum']", "v -= config['learning_rate'] * dw", 'w += v',
-        'next_w = w')],
-    'rmsprop': lambda body: [indent_of(body) + line + '\n' for line in (
-        "cache = config['cache']", "cache *= config['decay_rate']",
-        "cache += (1 - config['decay_rate']) * dw * dw",
-        # epsilon inside the square root, as TensorFlow 1's RMSPropOptimizer
-        "w -= config['learning_rate'] * dw / np.sqrt(cache + config['epsilon'])",
-        'next_w = w')],
-    'adam': lambda body: [indent_of(body) + line + '\n' for line in (
-        "config['t'] = t = config['t'] + 1",
-        "b1, b2 = config['beta1'], config['beta2']",
-        "config['m'] *= b1", "config['m'] += (1 - b1) * dw",
-        "config['v'] *= b2", "config['v'] += (1 - b2) * dw ** 2",
-        "alpha = config['learning_rate'] * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)",
-        "w -= alpha * config['m'] / (np.sqrt(config['v']) + config['epsilon'])",
-        'next_w = w')],
-    'batchnorm_forward part 1': lambda body: [indent_of(body) + line + '\n' for line in (
-        'mu = np.mean(x, axis=0)', 'xc = x - mu', 'var = np.mean(xc ** 2, axis=0)',
-        'inv = 1.0 / np.sqrt(var + eps)', 'out = xc * inv * gamma + beta',
-        'running_mean = momentum * running_mean + (1 - momentum) * mu',
-        'running_var = momentum * running_var + (1 - momentum) * var',
-        "cache = {'xc': xc, 'inv': inv, 'gamma': gamma}")],
-    'batchnorm_backward': lambda body: [indent_of(body) + line + '\n' for line in (
-        "xc, inv, gamma = cache['xc'], cache['inv'], cache['gamma']",
-        'n = dout.shape[0]', 'dbeta = np.sum(dout, axis=0)',
-        'dgamma = np.sum(dout * xc * inv, axis=0)', 'dxhat = dout * gamma',
-        'dvar = np.sum(dxhat * xc, axis=0) * -0.5 * inv ** 3',
-        'dmu = -np.sum(dxhat * inv, axis=0) - 2.0 * dvar * np.mean(xc, axis=0)',
-        'dx = dxhat * inv + 2.0 * xc * dvar / n + dmu / n')],
-    'batchnorm_backward_alt': lambda body: [indent_of(body) + line + '\n' for line in (
-        "xc, inv, gamma = cache['xc'], cache['inv'], cache['gamma']",
-        'xhat = xc * inv', 'dbeta = dout.sum(0)', 'dgamma = (dout * xhat).sum(0)',
-        'dx = gamma * inv / dout.shape[0] * (dout.shape[0] * dout - dbeta - xhat * dgamma)')],
-    'dropout_forward part 1': lambda body: [indent_of(body) + line + '\n' for line in (
-        'mask = np.random.rand(*x.shape) < p', 'out = np.where(mask, x / p, 0)')],
-    'dropout_backward': lambda body: [indent_of(body) + line + '\n' for line in (
-        "dx = np.where(mask, dout, 0) / dropout_param['p']",)],
-}
+ALTERNATIVE_FORMULATIONS = _alternative_formulations()

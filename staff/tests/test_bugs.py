@@ -1,15 +1,18 @@
-"""The bug catalogue (staff/bugs): every entry splices, and a few of them run
-against the public self-check, narrowed with -k so that CI holds them in
-seconds. `python -m staff.bugs` runs the whole catalogue (README: kill rates)."""
+"""The bug runner (staff/bugs): every planting of the mistake catalogue splices,
+and a few run against the public self-check, narrowed with -k so that CI holds
+them in seconds. `python -m staff.bugs` runs them all (README: kill rates)."""
 import pytest
 
 from staff.bugs import runner
-from staff.bugs.catalogue import BUGS, ENTRIES, VARIANTS
 from staff.release import starter as REL
+
+ENTRIES = runner.catalogue_entries()
 
 
 def test_catalogue_is_large_and_every_entry_splices():
-    assert len(BUGS) >= 40 and len(VARIANTS) >= 10
+    bugs = [e for e in ENTRIES if e.kind == 'bug']
+    variants = [e for e in ENTRIES if e.kind == 'variant']
+    assert len(bugs) >= 60 and len(variants) >= 10
     assert len({e.name for e in ENTRIES}) == len(ENTRIES), 'two entries share a name'
     for entry in ENTRIES:
         assert entry.kind in ('bug', 'variant')
@@ -20,8 +23,8 @@ def test_catalogue_is_large_and_every_entry_splices():
 
 
 def test_an_edit_that_does_not_apply_is_an_error():
-    from staff.bugs.catalogue import Entry
-    bad = Entry('bad', 'bug', [('cs231n/layers.py', 'affine_forward', 'no such text', 'x')], '')
+    bad = runner.Entry('bad', 'bug', [('cs231n/layers.py', 'affine_forward', 'no such text', 'x')],
+                       '')
     with pytest.raises(runner.SpliceError, match='occurs 0 times'):
         runner.mutated_bodies(bad)
 
@@ -38,10 +41,10 @@ def _entry(name):
 
 
 @pytest.mark.parametrize('name, k, function', [
-    ('two_layer_relu_on_scores', 'negative', 'TwoLayerNet'),
-    ('bn_hardcoded_eps', 'eps', 'batchnorm_forward'),
-    ('ln_ignores_eps', 'eps', 'layernorm_forward'),
-    ('softmax_no_shift', 'softmax', 'softmax_loss'),
+    ('net-relu-on-scores:two-layer', 'negative', 'TwoLayerNet'),
+    ('hyperparameter-ignored:bn-eps-1e-5', 'eps', 'batchnorm_forward'),
+    ('hyperparameter-ignored:ln-eps-not-passed', 'eps', 'layernorm_forward'),
+    ('softmax-unstable:no-shift', 'softmax', 'softmax_loss'),
 ])
 def test_classic_bugs_are_caught_and_named(name, k, function, starter, tmp_path):
     row = runner.run_entry(_entry(name), starter, str(tmp_path), pytest_args=['-k', k])
@@ -52,8 +55,8 @@ def test_classic_bugs_are_caught_and_named(name, k, function, starter, tmp_path)
 
 
 @pytest.mark.parametrize('name, k', [
-    ('layernorm_via_own_batchnorm_transposed', 'layernorm or norm_backward or float32'),
-    ('dropout_binomial_mask', 'dropout'),
+    ('layernorm-via-own-batchnorm-transposed', 'layernorm or norm_backward or float32'),
+    ('dropout-binomial-mask', 'dropout'),
 ])
 def test_variants_pass(name, k, starter, tmp_path):
     row = runner.run_entry(_entry(name), starter, str(tmp_path), pytest_args=['-k', k])

@@ -1,7 +1,7 @@
 """The class report (staff/grading/report.py).
 
-A generated class: the model answers, each bug of the mistake catalogue
-spliced into them (staff/tests/known_bugs.py), and two near-copies of the
+A generated class: the model answers, a planting of each row of the mistake
+catalogue spliced into them (staff/assignment/mistakes/), and two near-copies of the
 alternative solution (staff/alt_solution) with their variables renamed and
 their comments rewritten; independent of both, the model answers. The
 stored results are what grade.py would write for them (the bug's parts at
@@ -24,7 +24,6 @@ import pytest
 
 from staff.assignment import mistakes as M
 from staff.grading import grader, report as REP
-from staff.tests.known_bugs import known_bugs
 from staff.tests.submissions import write_alt_package, write_package
 from staff.release.starter import ROOT
 from tools import collect_submission as CS
@@ -94,11 +93,11 @@ def klass(tmp_path_factory):
         stored.append(fake_stored(student, z, rubric, **kw))
 
     add('model', write_package(starter, str(base / 'model')))
-    catalogue = {(m.part, m.key): m.message for ms in M.CATALOGUE.values() for m in ms}
-    for n, (key, spec) in enumerate(sorted(known_bugs().items())):
-        parts = spec[1]
-        add('bug%02d' % n, write_package(starter, str(base / key), spec[0]), failed=parts,
-            mistakes={p: [[key, catalogue[(p, key)]]] for p in parts})
+    mistakes = [row for row in M.rows() if row.kind == 'bug']
+    for n, row in enumerate(mistakes):
+        edits = next(iter(row.plants.values()))
+        add('bug%02d' % n, write_package(starter, str(base / row.key), edits), failed=row.parts,
+            mistakes={p: [[row.key, row.example(p)]] for p in row.parts})
     for student, seed in (('copy_a', 1), ('copy_b', 2)):
         add(student, renamed(write_alt_package(starter, str(base / student)), seed))
     add('refused', str(base / 'model'), error='Submission refused: unsafe zip member %r' % HOSTILE)
@@ -154,10 +153,12 @@ def test_report_holds_scores_mistakes_ungraded_and_pairs(written, klass):
     assert path == os.path.join(out, 'report.html')
     assert text.count('src="data:image/png;base64,') == 2
     assert not re.search(r'(src|href)="(?!data:|#)', text), 'an external resource'
-    # the named mistakes, ranked: relu-on-scores is in five parts but one student
+    # the named mistakes, ranked: net-relu-on-scores is in five parts but one student
     for key, messages, parts, students in REP.mistake_counts(stored):
         assert '<code>%s</code>' % key in text
-    assert 'reg-on-biases' in text and 'FullyConnectedNet.loss: the biases' in text
+    assert 'net-l2-other-params' in text and (
+        'FullyConnectedNet.loss: the loss and gradients match an L2 term that covers the biases '
+        'too') in text
     # ungraded, escaped
     assert 'refused' in text and 'unreadable' in text
     assert HOSTILE not in text and '&lt;img src=x onerror=alert(1)&gt;' in text

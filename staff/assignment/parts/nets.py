@@ -3,7 +3,9 @@
 Each net part checks the initialization (parameter names, shapes, scales,
 dtype), then the loss and every gradient with L2 regularization on fixed
 parameters and multi-dimensional inputs, and the test-mode scores, against
-references.net_loss.
+the net_loss of the references the judge is given (R, default REF). The
+judge is two checks, the initialization and the rest, so that a known mistake
+of one is told apart from another of the other.
 
 The loss and scores are checked twice: with the staff's reference layers
 patched into the student's modules, and with the student's own layers. The
@@ -15,7 +17,9 @@ import numpy as np
 
 from staff.grading.api import Fail, check_close, check_scalar, part, rng
 
-from .. import references as ref
+from . import once_per_draw as _once
+
+from ..references import REF
 
 MODES = ('reference', 'own')
 LOSS_TOL, GRAD_TOL = 1e-9, 1e-6
@@ -39,8 +43,8 @@ def _centered(params, X, normalization=None):
     L = sum(k[0] == 'W' for k in params)
     norm_params = [{'mode': 'train', 'momentum': 0.0} for _ in range(L - 1)]
     if normalization == 'batchnorm':   # running statistics := those of X (momentum 0)
-        ref.net_loss(params, X, np.zeros(len(X), dtype=int), L, 0.0, normalization, norm_params)
-    scores = ref.net_loss(params, X, None, L, 0.0, normalization, norm_params)
+        REF.net_loss(params, X, np.zeros(len(X), dtype=int), L, 0.0, normalization, norm_params)
+    scores = REF.net_loss(params, X, None, L, 0.0, normalization, norm_params)
     params['b%d' % L] = params['b%d' % L] - np.median(scores, axis=0)
     return params
 
@@ -50,7 +54,10 @@ def _set_params(model, params):
         model.params[k] = v.copy()
 
 
-def judge_init(fn, params, expected_shapes, weight_scale, dtype):
+def judge_init(fn, params, dims, normalization, weight_scale, dtype, R=REF):
+    """Fail unless params are those of a net of layer sizes dims, as __init__
+    draws them (R.net_param_shapes, R.init_moments), of dtype `dtype`."""
+    expected_shapes = R.net_param_shapes(dims, normalization)
     if not isinstance(params, dict):
         raise Fail('%s: params is %r, expected a dict' % (fn, params))
     if sorted(params) != sorted(expected_shapes):
@@ -63,24 +70,23 @@ def judge_init(fn, params, expected_shapes, weight_scale, dtype):
                                                                      shape))
         if v.dtype != np.dtype(dtype):
             raise Fail('%s: params[%r] has dtype %s, expected %s' % (fn, k, v.dtype, dtype))
-        if k[0] == 'W':
-            # Six standard errors of the sample mean and std of v.size draws: a
-            # correct init (drawn from the student's own np.random, anew at every
-            # grading) fails about once in 10**8 matrices; fixed 15% bounds failed
-            # a correct 20 x 25 matrix about once in 100 gradings.
-            std, mean = float(v.std()), float(v.mean())
-            n = v.size
-            if not abs(std / weight_scale - 1) < 6 / np.sqrt(2 * n) or \
-                    abs(mean) > 6 * weight_scale / np.sqrt(n):
-                raise Fail('%s: params[%r] has mean %.3g and std %.3g, expected a Gaussian '
-                           'with mean 0 and std weight_scale = %g' % (fn, k, mean, std,
-                                                                      weight_scale))
-        elif k[0] in 'b' or k.startswith('beta'):
-            if np.any(v != 0):
-                raise Fail('%s: params[%r] must start at zero' % (fn, k))
-        elif k.startswith('gamma'):
-            if np.any(v != 1):
-                raise Fail('%s: params[%r] must start at one' % (fn, k))
+        want_mean, want_std = R.init_moments(k, shape[0], weight_scale)
+        if want_std == 0:
+            if np.any(v != (v.flat[0] if want_mean is None else want_mean)):
+                raise Fail('%s: params[%r] must start at %s' % (
+                    fn, k, 'one value' if want_mean is None else
+                    {0: 'zero', 1: 'one'}.get(want_mean, want_mean)))
+            continue
+        # Six standard errors of the sample mean and std of v.size draws: a
+        # correct init (drawn from the student's own np.random, anew at every
+        # grading) fails about once in 10**8 matrices; fixed 15% bounds failed
+        # a correct 20 x 25 matrix about once in 100 gradings.
+        std, mean = float(v.std()), float(v.mean())
+        n = v.size
+        if not abs(std / want_std - 1) < 6 / np.sqrt(2 * n) or \
+                abs(mean - want_mean) > 6 * want_std / np.sqrt(n):
+            raise Fail('%s: params[%r] has mean %.3g and std %.3g, expected a Gaussian with '
+                       'mean 0 and std weight_scale = %g' % (fn, k, mean, std, weight_scale))
 
 
 def _emit_per_mode(S, run):
@@ -142,18 +148,22 @@ TLN = dict(input_shape=(2, 3, 4), hidden=9, classes=5, N=7)
 
 
 def tln_inits():
-    """(TwoLayerNet kwargs, expected shapes, what) of the two initializations probed."""
+    """(TwoLayerNet kwargs, layer sizes, what) of the two initializations probed."""
     cases = []
     for kwargs in ({'input_dim': 60, 'hidden_dim': 50, 'num_classes': 40, 'weight_scale': 0.03},
                    {'input_dim': 30, 'hidden_dim': 70, 'num_classes': 50, 'weight_scale': 0.2,
                     'dtype': np.float32}):
-        D, H, C = kwargs['input_dim'], kwargs['hidden_dim'], kwargs['num_classes']
+        dims = [kwargs['input_dim'], kwargs['hidden_dim'], kwargs['num_classes']]
         what = 'TwoLayerNet.__init__' + (' with dtype=np.float32' if 'dtype' in kwargs else '')
-        cases.append((kwargs, {'W1': (D, H), 'b1': (H,), 'W2': (H, C), 'b2': (C,)}, what))
+        cases.append((kwargs, dims, what))
     return cases
 
 
 def tln_cases():
+    return _once(9100, _tln_cases)
+
+
+def _tln_cases():
     r = rng(9100)
     D = int(np.prod(TLN['input_shape']))
     params = _params(r, [D, TLN['hidden'], TLN['classes']], None)
@@ -191,26 +201,35 @@ def _(S):
 
 
 @two_layer_net.judge
-def _(got):
+def _(got, R=REF):
     fn = 'TwoLayerNet'
     if 'init' not in got:
         raise Fail('%s: not run' % fn)
     if not isinstance(got['init'], list) or len(got['init']) != len(tln_inits()):
         raise Fail('%s.__init__: not run' % fn)
-    for params, (kwargs, shapes, what) in zip(got['init'], tln_inits()):
-        judge_init(what, params, shapes, kwargs['weight_scale'],
-                   np.dtype(kwargs.get('dtype', np.float64)).name)
+    for params, (kwargs, dims, what) in zip(got['init'], tln_inits()):
+        judge_init(what, params, dims, None, kwargs['weight_scale'],
+                   np.dtype(kwargs.get('dtype', np.float64)).name, R)
+
+
+@two_layer_net.judge
+def _(got, R=REF):
     params, X, y, regs = tln_cases()
+    expected = {}   # the same in both layer modes: computed once, when first needed
 
     def check(results, mode):
         for reg, res in zip(regs, results):
             where = 'reg = %s, X of shape %s' % (reg, X.shape)
+            if ('scores', reg) not in expected:
+                expected['scores', reg] = R.net_loss(params, X, None, 2, reg)
             check_close('TwoLayerNet.loss', 'scores (y=None)', res['scores'],
-                        ref.net_loss(params, X, None, 2, reg), GRAD_TOL, where)
-            loss, grads = ref.net_loss(params, X, y, 2, reg)
+                        expected['scores', reg], GRAD_TOL, where)
+            if ('loss', reg) not in expected:
+                expected['loss', reg] = R.net_loss(params, X, y, 2, reg)
+            loss, grads = expected['loss', reg]
             check_scalar('TwoLayerNet.loss', 'loss', res['loss'], loss, LOSS_TOL, where)
             _check_grads('TwoLayerNet.loss', res['grads'], grads, where)
-    return _judge_modes(fn, got, check)
+    return _judge_modes('TwoLayerNet', got, check)
 
 
 def _check_grads(fn, got, expected, where):
@@ -231,17 +250,6 @@ FCN = dict(input_shape=(2, 3), hidden=[7, 4, 6], classes=4, N=6, reg=0.3)
 FCN_INIT = dict(hidden_dims=[30, 20], input_dim=40, num_classes=25, weight_scale=0.05)
 
 
-def fcn_init_shapes(normalization):
-    """The parameter shapes of FullyConnectedNet(**FCN_INIT)."""
-    dims = [FCN_INIT['input_dim']] + FCN_INIT['hidden_dims'] + [FCN_INIT['num_classes']]
-    shapes = {}
-    for i in range(1, len(dims)):
-        shapes.update({'W%d' % i: (dims[i - 1], dims[i]), 'b%d' % i: (dims[i],)})
-        if normalization and i < len(dims) - 1:
-            shapes.update({'gamma%d' % i: (dims[i],), 'beta%d' % i: (dims[i],)})
-    return shapes
-
-
 def fcn_cases(seed):
     r = rng(seed)
     D = int(np.prod(FCN['input_shape']))
@@ -258,14 +266,13 @@ def _fcn_part(name, normalization, keep, seed):
     if keep is not None:
         kwargs.update(dropout_keep_ratio=keep, seed=123)
 
-    def inputs():
+    def make():
         dims, r, batches = fcn_cases(seed)
         X = np.concatenate([X for X, _ in batches])
         return dims, _centered(_params(r, dims, normalization), X, normalization), batches
 
-    # The judge's inputs and settings, for the mistake catalogue (../mistakes.py).
-    p.net = {'normalization': normalization, 'keep': keep, 'inputs': inputs,
-             'init_shapes': fcn_init_shapes(normalization)}
+    def inputs():
+        return _once(seed, make)
 
     @p.probe
     def _(S):
@@ -297,22 +304,33 @@ def _fcn_part(name, normalization, keep, seed):
             return results
         _emit_per_mode(S, run)
 
+    what = 'FullyConnectedNet' + (' with %s' % normalization if normalization else '') + \
+        (' with dropout (keep %s)' % keep if keep is not None else '')
+
     @p.judge
-    def _(got):
-        fn = 'FullyConnectedNet'
-        what = fn + (' with %s' % normalization if normalization else '') + \
-            (' with dropout (keep %s)' % keep if keep is not None else '')
+    def _(got, R=REF):
         if 'init' not in got:
             raise Fail('%s: not run' % what)
-        judge_init(what + ': __init__', got['init'], fcn_init_shapes(normalization),
-                   FCN_INIT['weight_scale'], 'float64')
+        dims = [FCN_INIT['input_dim']] + FCN_INIT['hidden_dims'] + [FCN_INIT['num_classes']]
+        judge_init(what + ': __init__', got['init'], dims, normalization,
+                   FCN_INIT['weight_scale'], 'float64', R)
+
+    @p.judge
+    def _(got, R=REF):
         dims, params, batches = inputs()
         L = len(dims) - 1
         dropout = (keep, 123) if keep is not None else None
 
+        # The expected results of the steps, in order (batchnorm's running statistics
+        # carry over), computed when first needed: once for both layer modes, but
+        # with the student's own dropout masks in 'own' mode.
+        replays = {}
+
         def check(results, mode):
-            norm_params = [{'mode': 'train'} if normalization == 'batchnorm' else {}
-                           for _ in range(L - 1)]
+            replay = replays.setdefault(mode if dropout is not None else 'both', {
+                'norm_params': [{'mode': 'train'} if normalization == 'batchnorm' else {}
+                                for _ in range(L - 1)]})
+            norm_params = replay['norm_params']
             for k, (X, y) in enumerate(batches[:2]):
                 where = '%s; training step %d, reg = %s' % (what, k + 1, FCN['reg'])
                 res = results['train%d' % k]
@@ -327,18 +345,21 @@ def _fcn_part(name, normalization, keep, seed):
                                    '%s (%s)' % ([m.shape for m in masks],
                                                 [(len(X), d) for d in dims[1:-1]], where))
                     step_dropout = (keep, masks)
-                loss, grads = ref.net_loss(params, X, y, L, FCN['reg'], normalization,
+                if k not in replay:
+                    replay[k] = R.net_loss(params, X, y, L, FCN['reg'], normalization,
                                            norm_params, step_dropout)
+                loss, grads = replay[k]
                 check_scalar('FullyConnectedNet.loss', 'loss', res['loss'], loss, LOSS_TOL, where)
                 _check_grads('FullyConnectedNet.loss', res['grads'], grads, where)
-            scores = ref.net_loss(params, batches[2][0], None, L, FCN['reg'], normalization,
-                                  norm_params, dropout)
+            if 'test' not in replay:
+                replay['test'] = R.net_loss(params, batches[2][0], None, L, FCN['reg'],
+                                            normalization, norm_params, dropout)
             check_close('FullyConnectedNet.loss', 'scores (test mode, y=None)', results['test'],
-                        scores, GRAD_TOL, what + ', after two training steps')
+                        replay['test'], GRAD_TOL, what + ', after two training steps')
             if 'float32' in results:
                 X, y = batches[0]
                 p32 = {k: v.astype(np.float32) for k, v in params.items()}
-                loss, grads = ref.net_loss(p32, X.astype(np.float32), y, L, FCN['reg'])
+                loss, grads = R.net_loss(p32, X.astype(np.float32), y, L, FCN['reg'])
                 res = results['float32']
                 check_scalar('FullyConnectedNet.loss', 'loss', res['loss'], loss, 1e-5,
                              'float32 net')

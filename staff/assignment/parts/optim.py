@@ -3,15 +3,16 @@
 Each rule runs several steps in a row (next_w and the config it returns go
 into the next call, as the Solver does) from a fresh config, from a config
 that already holds state (Adam from t = 10), from config=None (the defaults)
-and in float32. next_w and every state array are compared with
-references.py after each step. A rule may update w and its state in place or
+and in float32. next_w and every state array are compared after each step with
+the rule of the references the judge is given (R, default REF), or one of the
+formulations it accepts beside it (R.update_rules). A rule may update w and its state in place or
 not: the probe copies what each call returns before the next call.
 """
 import numpy as np
 
 from staff.grading.api import Fail, case_part, check_close, copy_arrays, rng
 
-from .. import references as ref
+from ..references import REF, UPDATE_DEFAULTS
 
 # The gradients stay away from 0 and epsilon keeps its default size, so that
 # the formulations Kingma & Ba allow (bias corrections folded into the step
@@ -73,16 +74,17 @@ def _rule_part(rule):
             steps.append({'next_w': S.fetch(w), 'config': S.fetch(config)})
         return steps
 
-    def judge(steps, case):
+    def judge(steps, case, R=REF):
         label, w0, dws, config = case
         if not isinstance(steps, list) or len(steps) != len(dws):
             raise Fail('%s: expected %d steps (%s)' % (rule, len(dws), label))
+        official, *variants = R.update_rules(rule)
         try:
-            judge_steps(steps, case, ref.UPDATE_RULES[rule])
+            judge_steps(steps, case, official)
         except Fail:
-            # A documented formulation of the rule (ref.UPDATE_VARIANTS) followed
-            # at every step passes too; the message is the official rule's.
-            for variant in ref.UPDATE_VARIANTS.get(rule, ()):
+            # A documented formulation of the rule followed at every step passes
+            # too; the message is the official rule's.
+            for variant in variants:
                 try:
                     return judge_steps(steps, case, variant)
                 except Fail:
@@ -93,7 +95,7 @@ def _rule_part(rule):
         label, w0, dws, config = case
         tol = TOL32 if w0.dtype == np.float32 else TOL64_RULE.get(rule, TOL64)
         w = w0.astype(np.float64)
-        config = dict(ref.UPDATE_DEFAULTS[rule], **(copy_arrays(config) or {}))
+        config = dict(UPDATE_DEFAULTS[rule], **(copy_arrays(config) or {}))
         for step, (dw, result) in enumerate(zip(dws, steps), 1):
             where = 'step %d, %s' % (step, label)
             before = w
