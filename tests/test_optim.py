@@ -142,6 +142,23 @@ def test_next_step_depends_only_on_the_state_in_config(rule):
             '%s: the second step ignores the state that the first step stored in config' % rule)
 
 
+@pytest.mark.parametrize('rule, key', [(rule, key) for rule in RULES for key in DEFAULTS[rule]])
+def test_every_hyperparameter_in_config_is_read(rule, key):
+    """Two steps with config[key] moved away from its default must differ from
+    two steps with the default: a rule that hard-codes a value ignores it."""
+    w, dw, dw2 = lin(-0.4, 0.6), lin(-0.6, 0.4), lin(0.3, -0.5)
+
+    def two_steps(config):
+        w1, config = step(rule, w, dw, config)
+        return step(rule, w1, dw2, config)[0]
+    base = dict(DEFAULTS[rule])
+    moved = dict(base, **{key: 0.1 if key == 'epsilon' else base[key] * 0.5})
+    a, b = two_steps(dict(base)), two_steps(moved)
+    assert not np.allclose(a, b, rtol=1e-9, atol=0), (
+        "%s: changing config['%s'] from %g to %g changes nothing in two steps: is it read from "
+        "config (not a number written in the code)?" % (rule, key, base[key], moved[key]))
+
+
 def test_momentum_zero_is_sgd():
     w, dw = lin(-0.4, 0.6), lin(-0.6, 0.4)
     expected, _ = step('sgd', w, dw, {'learning_rate': 0.05})
