@@ -18,17 +18,22 @@ them from the local copy of CIFAR-10.
 import hashlib
 import io
 import os
+import zipfile
 
 import numpy as np
 
 from cs231n import saved_model
+from staff.grading import safezip
 
 from . import notebooks
 
 HELDOUT_FILE = 'heldout.npz'
 NUM_TRAINING = 49000
 BATCH = 500
-MAX_PARAMETERS = 60_000_000    # about 4x the largest net the notebooks train
+MAX_PARAMETERS = 16_000_000    # about 3x the largest net the notebooks train (4.7M)
+MAX_ARRAYS = 64 * 1024 * 1024  # bytes of all the arrays of one model file, as declared
+MAX_MEMBERS = 4 * saved_model.MAX_LAYERS + 2
+ACTIVATIONS = 32 * 1024 * 1024  # bytes of activations while one batch is scored
 
 
 class HeldOut:
@@ -95,23 +100,66 @@ def accuracy(saved, X, y, mean):
     dtype = saved.dtype
     mean = mean.astype(dtype)
     correct = 0
+    # The batch shrinks for wide nets: the activations of one batch stay within ACTIVATIONS.
+    widths = 3 * 32 * 32 + sum(saved.hidden_dims) + saved.num_classes
+    batch_size = int(max(1, min(BATCH, ACTIVATIONS // (4 * dtype.itemsize * widths))))
     norm_params = None
     if saved.normalization == 'batchnorm':
         norm_params = [dict(stats, mode='test') for stats in saved.running]
     elif saved.normalization == 'layernorm':
         norm_params = [{} for _ in range(saved.num_layers - 1)]
-    for start in range(0, len(X), BATCH):
-        batch = X[start:start + BATCH].astype(dtype)
+    for start in range(0, len(X), batch_size):
+        batch = X[start:start + batch_size].astype(dtype)
         batch -= mean
         scores = ref.net_loss(saved.params, batch, None, saved.num_layers, 0.0,
                               saved.normalization, norm_params, None, dtype=dtype)
-        correct += int((np.argmax(scores, axis=1) == y[start:start + BATCH]).sum())
+        correct += int((np.argmax(scores, axis=1) == y[start:start + batch_size]).sum())
     return correct / len(X)
+
+
+def check_npz(data, name):
+    """Raise saved_model.ModelFileError unless the .npz can be read with bounded
+    memory: each member stored or deflated (safezip.py), at most MAX_ARRAYS bytes
+    in all as declared, and each .npy header asking for no more bytes than its
+    member holds (numpy allocates what the header says before it reads)."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return      # read_model says what is wrong with it
+    with zf:
+        try:
+            infos = safezip.check_members(zf, MAX_MEMBERS, MAX_ARRAYS)
+        except safezip.UnsafeZip as e:
+            raise saved_model.ModelFileError('%s: %s' % (name, e))
+        declared = sum(i.file_size for i in infos)
+        if declared > MAX_ARRAYS:
+            raise saved_model.ModelFileError('%s: its arrays hold %d bytes, over the %d MB '
+                                             'graded here' % (name, declared, MAX_ARRAYS >> 20))
+        for info in infos:
+            try:
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        raise ValueError('.npy format version %s' % (version,))
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError) as e:
+                raise saved_model.ModelFileError('%s: member %r is not an array written by '
+                                                 'numpy (%s)' % (name, info.filename[:100],
+                                                                 str(e)[:200]))
+            wants = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if wants > info.file_size:
+                raise saved_model.ModelFileError(
+                    '%s: member %r declares an array of %d bytes in %d bytes'
+                    % (name, info.filename[:100], wants, info.file_size))
 
 
 def verify(data, name, heldout):
     """(validation accuracy, test accuracy) of the model file's bytes; raises
     saved_model.ModelFileError when the file cannot be used."""
+    check_npz(data, name)
     saved = saved_model.read_model(io.BytesIO(data), name)
     if saved.input_dim != 3 * 32 * 32 or saved.num_classes != 10:
         raise saved_model.ModelFileError('%s: a net from %d inputs to %d classes, expected 3072 '

@@ -39,6 +39,7 @@ OPEN_PAIRS = 3         # shown side by side without a click
 NOISE = 25             # copydetect's noise threshold: shorter matches never count (characters
 GUARANTEE = 30         # of tokenized code); matches this long are always found
 MIN_SHARED = 100       # a pair shares at least this many characters of tokenized code
+MAX_TEXT = 256 * 1024  # characters of one student's regions compared (the first ones)
 
 
 # ---------------------------------------------------------------------------
@@ -80,7 +81,7 @@ def solution_text(files, starter):
             chunks.append('# %s: %s (part %d)\n' % (rel, region.function or 'module level',
                                                      region.part))
             chunks.append(''.join(body).strip('\n') + '\n\n')
-    return ''.join(chunks)
+    return ''.join(chunks)[:MAX_TEXT]
 
 
 @functools.lru_cache(maxsize=64)
@@ -266,7 +267,8 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
     documents, unread = {}, []
     for student, path in sorted(submissions.items()):
         try:
-            files, _ = SUB.read_submission(path)
+            # Only the code, read as the grader reads it (bounded: submission.py).
+            files, _ = SUB.read_submission(path, only=list(starter))
             documents[student] = solution_text(files, starter)
         except SUB.Refused as e:
             unread.append((student, str(e)))

@@ -1,0 +1,145 @@
+"""The grading process's bounds against hostile input, part by part (staff only).
+
+Each test feeds one piece of the grader (the zip and folder readers, the
+saved-model reader, the channel's framing, the staff layers' callbacks, the
+notebooks, the batch command's names) what a hostile submission can hand it,
+and checks the bound: a one-line refusal that names what and why, and no
+allocation out of proportion to the input. The same attacks, as real
+submissions graded end to end, are in test_adversarial.py.
+"""
+import io
+import json
+import os
+import resource
+import stat
+import zipfile
+
+import numpy as np
+import pytest
+
+from staff.assignment import models as MOD
+from staff.grading import safezip, submission as SUB
+from staff.tests.submissions import HELDOUT, MODEL_FILES
+
+MB = 1024 * 1024
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bomb(path, method, member='cs231n/layers.py', size=512 * MB):
+    """A zip whose one member inflates to `size` bytes of zeros, compressed with `method`."""
+    info = zipfile.ZipInfo(member)
+    info.compress_type = method
+    with zipfile.ZipFile(path, 'w') as z:
+        with z.open(info, 'w', force_zip64=True) as f:
+            block = bytes(MB)
+            for _ in range(size // MB):
+                f.write(block)
+    return path
+
+
+@pytest.mark.parametrize('method, name', [(zipfile.ZIP_BZIP2, 'bzip2'),
+                                          (zipfile.ZIP_LZMA, 'LZMA')])
+def test_bzip2_and_lzma_members_are_refused_before_inflating(tmp_path, method, name):
+    path = bomb(str(tmp_path / 'bomb.zip'), method, size=96 * MB)
+    assert os.path.getsize(path) < 200 * 1024
+    before = peak_mb()
+    with pytest.raises(SUB.Refused, match=r'unsafe zip: member .*layers.py.*%s.*only stored '
+                                          r'and deflated' % name):
+        SUB.read_zip(path)
+    assert peak_mb() - before < 32, 'the member was inflated'
+
+
+def test_a_member_is_read_in_chunks_within_its_limit(tmp_path):
+    """A deflated member over its file's limit is not read (a note says so); one that
+    inflates to more than it declares is cut there and refused."""
+    path = str(tmp_path / 'big.zip')
+    with zipfile.ZipFile(path, 'w', compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr('cs231n/layers.py', 'x = 1\n' * (SUB.MAX_CODE // 6 + 10))
+        z.writestr('cs231n/optim.py', 'y = 2\n')
+    files, notes = SUB.read_zip(path)
+    assert 'cs231n/layers.py' not in files and files['cs231n/optim.py'] == b'y = 2\n'
+    assert any(n.startswith('cs231n/layers.py: ') and 'over the limit' in n for n in notes), notes
+    # A member that declares less than it holds.
+    raw = bytearray(open(path, 'rb').read())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo('cs231n/optim.py')
+    lie = str(tmp_path / 'lie.zip')
+    with zipfile.ZipFile(lie, 'w', compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr('cs231n/optim.py', 'y = 2\n' * 1000)
+    with zipfile.ZipFile(lie) as z:
+        info = z.getinfo('cs231n/optim.py')
+        info.file_size = 12
+        with pytest.raises((safezip.UnsafeZip, zipfile.BadZipFile)):
+            safezip.read_member(z, info, SUB.MAX_CODE)
+    assert raw
+
+
+def test_the_submission_reads_at_most_max_read_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(SUB, 'MAX_READ', 100)
+    path = str(tmp_path / 'many.zip')
+    with zipfile.ZipFile(path, 'w') as z:
+        z.writestr('cs231n/layers.py', 'a' * 60)
+        z.writestr('cs231n/optim.py', 'b' * 60)
+    files, notes = SUB.read_zip(path)
+    assert len(files) == 1
+    assert any('not read' in n and 'in all' in n for n in notes), notes
+
+
+@pytest.mark.parametrize('method', [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_saved_model_with_a_bzip2_or_lzma_member_is_refused(method, rubric):
+    """Inside the submission's .npz too: refused before numpy reads it."""
+    buf = io.BytesIO()
+    info = zipfile.ZipInfo('params/W1.npy')
+    info.compress_type = method
+    with zipfile.ZipFile(buf, 'w') as z:
+        with z.open(info, 'w', force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, {'descr': '<f8', 'fortran_order': False,
+                                                     'shape': (96 * MB // 8,)})
+            for _ in range(96):
+                f.write(bytes(MB))
+    item = [i for i in rubric.accuracies if i.name == 'best_model_accuracy'][0]
+    before = peak_mb()
+    passed, message = MOD.grade_accuracy(item, {item.model: buf.getvalue()}, HELDOUT)
+    assert not passed and 'only stored and deflated' in message, message
+    assert peak_mb() - before < 32
+
+
+def test_a_saved_model_whose_header_asks_for_more_than_it_holds_is_refused(rubric):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w') as z:
+        with z.open('params/W1.npy', 'w') as f:
+            np.lib.format.write_array_header_1_0(f, {'descr': '<f8', 'fortran_order': False,
+                                                     'shape': (10 ** 10,)})
+            f.write(bytes(64))
+    item = [i for i in rubric.accuracies if i.name == 'best_model_accuracy'][0]
+    passed, message = MOD.grade_accuracy(item, {item.model: buf.getvalue()}, HELDOUT)
+    assert not passed and 'declares an array of 80000000000 bytes in' in message, message
+    # The models the tests grade with still pass this check.
+    for path, data in MODEL_FILES.items():
+        MOD.check_npz(data, path)
+
+
+def test_only_regular_files_are_read_from_a_folder(tmp_path):
+    """A FIFO where the grader looks for a file refuses the submission at once (it is
+    never opened, so nothing waits for a writer); anything else that is not a regular
+    file is ignored."""
+    folder = tmp_path / 'upload'
+    (folder / 'cs231n').mkdir(parents=True)
+    (folder / 'cs231n' / 'layers.py').write_text('x = 1\n')
+    os.mkfifo(str(folder / 'stray.fifo'))
+    os.mkfifo(str(folder / 'a2_submission.zip'))
+    files, _ = SUB.read_submission(str(folder))
+    assert files == {'cs231n/layers.py': b'x = 1\n'}
+    os.mkfifo(str(folder / 'cs231n' / 'optim.py'))
+    with pytest.raises(SUB.Refused, match=r'cs231n/optim.py is a FIFO, not a regular file'):
+        SUB.read_submission(str(folder))
+    # A folder that holds only a zip, which is a FIFO: never opened either.
+    other = tmp_path / 'other'
+    other.mkdir()
+    os.mkfifo(str(other / 'a2_submission.zip'))
+    files, notes = SUB.read_submission(str(other))
+    assert files == {} and any('missing' in n for n in notes)
+    assert stat.S_ISFIFO(os.lstat(str(other / 'a2_submission.zip')).st_mode)
