@@ -54,9 +54,20 @@ def sha256(path):
     return h.hexdigest()
 
 
+MAX_NAME = 100      # bytes of a student's name in OUT's file names
+
+
 def student_name(zip_path):
+    """The student's name from the zip's: characters other than letters, digits and
+    ._@+- become _, and a name over MAX_NAME bytes (UTF-8) is cut, with a hash of
+    the whole name after it (the same name every run; two names never meet)."""
     stem = os.path.splitext(os.path.basename(zip_path))[0]
-    return re.sub(r'[^\w.@+-]', '_', stem) or '_'
+    name = re.sub(r'[^\w.@+-]', '_', stem) or '_'
+    raw = name.encode('utf-8')
+    if len(raw) > MAX_NAME:
+        digest = hashlib.sha256(stem.encode('utf-8', 'surrogateescape')).hexdigest()[:16]
+        name = '%s-%s' % (raw[:MAX_NAME - 17].decode('utf-8', 'ignore'), digest)
+    return name
 
 
 def _atomic_write_text(path, text):
@@ -110,8 +121,6 @@ def load_done(path, digest, fp, key):
 def grade_one(zip_path, out, starter, rubric, fp, key, box, settings=None, heldout=None):
     """Grade one zip and write its result and feedback; return the stored dict."""
     student = student_name(zip_path)
-    res_path = os.path.join(out, 'results', student + '.json')
-    fb_path = os.path.join(out, 'feedback', student + '.txt')
     digest = sha256(zip_path)
     started = time.monotonic()
     try:
@@ -123,6 +132,12 @@ def grade_one(zip_path, out, starter, rubric, fp, key, box, settings=None, heldo
         result = grader.refused(student, rubric, 'Not graded: the grader failed on this '
                                 'submission (%s: %s)' % (type(e).__name__, e),
                                 time.monotonic() - started)
+    return store(out, zip_path, digest, fp, key, result, rubric)
+
+
+def store(out, zip_path, digest, fp, key, result, rubric):
+    """Write one student's result and feedback (signed, atomically); the stored dict."""
+    student = result.student
     stored = {'student': student, 'zip': os.path.abspath(zip_path), 'zip_sha256': digest,
               'grader': fp, 'graded_at': time.strftime('%Y-%m-%d %H:%M:%S'),
               'seconds': round(result.seconds, 2), 'total': result.total,
@@ -130,8 +145,10 @@ def grade_one(zip_path, out, starter, rubric, fp, key, box, settings=None, heldo
               'mistakes': result.mistakes(), 'error': result.error,
               'results': results.gradescope(result, rubric.settings['visibility'])}
     stored['signature'] = signature(stored, key)
-    _atomic_write_text(fb_path, results.feedback(result))
-    _atomic_write_text(res_path, json.dumps(stored, indent=1))   # last: marks the student done
+    _atomic_write_text(os.path.join(out, 'feedback', student + '.txt'), results.feedback(result))
+    # last: marks the student done
+    _atomic_write_text(os.path.join(out, 'results', student + '.json'),
+                       json.dumps(stored, indent=1))
     return stored
 
 
@@ -181,12 +198,16 @@ def main(argv=None):
     out = os.path.abspath(args.out or os.path.join(folder, 'grading'))
     zips = sorted(os.path.join(folder, n) for n in os.listdir(folder)
                   if n.lower().endswith('.zip') and os.path.isfile(os.path.join(folder, n)))
-    names = [student_name(z) for z in zips]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        print('grade: several zips map to the student name(s) %s' % ', '.join(dupes),
-              file=sys.stderr)
-        return 1
+    # Zips that map to one student name (alice.zip, alice.ZIP) are not graded: a result
+    # for that name says why; everybody else is.
+    by_name = {}
+    for z in zips:
+        by_name.setdefault(student_name(z), []).append(z)
+    clashes = {n: group for n, group in by_name.items() if len(group) > 1}
+    for n, group in sorted(clashes.items()):
+        print('grade: %s map to the student name %s: not graded (keep one zip per student)'
+              % (', '.join(os.path.basename(z) for z in group), n), file=sys.stderr)
+    zips = [z for z in zips if student_name(z) not in clashes]
     rubric = grader.load_rubric(grader_root=ROOT)
     settings = {'part_timeout': args.part_timeout} if args.part_timeout else None
     try:
@@ -215,6 +236,11 @@ def main(argv=None):
         if heldout is not None:     # other held-out images, other grades
             fp = hashlib.sha256((fp + A.current().data_digest(heldout)).encode()).hexdigest()
         stored, todo = {}, []
+        for n, group in sorted(clashes.items()):
+            stored[group[0]] = store(out, group[0], None, fp, key, grader.refused(
+                n, rubric, 'Not graded: %d zips map to the student name %s (%s); keep one zip '
+                'per student' % (len(group), n, ', '.join(os.path.basename(z) for z in group))),
+                rubric)
         for z in zips:
             done = None if args.force else load_done(
                 os.path.join(out, 'results', student_name(z) + '.json'), sha256(z), fp, key)
@@ -223,13 +249,14 @@ def main(argv=None):
             else:
                 todo.append(z)
         print('%d submissions in %s: %d already graded, %d to grade with %d job(s); rubric '
-              'total %g' % (len(zips), folder, len(stored), len(todo), args.jobs, rubric.total))
+              'total %g' % (len(zips), folder, len(stored) - len(clashes), len(todo), args.jobs,
+                            rubric.total))
         try:
             from tqdm import tqdm
         except ImportError:  # tqdm is a dependency; a plain count otherwise
             tqdm = None
-        bar = tqdm(total=len(zips), initial=len(stored), unit='submission', dynamic_ncols=True,
-                   disable=args.no_progress) if tqdm else None
+        bar = tqdm(total=len(zips), initial=len(stored) - len(clashes), unit='submission',
+                   dynamic_ncols=True, disable=args.no_progress) if tqdm else None
         started = time.monotonic()
         interrupted = False
         from cs231n._files import terminate_as_interrupt
@@ -259,15 +286,15 @@ def main(argv=None):
             if bar:
                 bar.close()
         elapsed = time.monotonic() - started
-        write_csv(out, rubric, [stored[z] for z in zips if z in stored])
+        write_csv(out, rubric, list(stored.values()))
         report_path = None
         if not interrupted and stored:
             from . import report
             report_started = time.monotonic()
             try:
                 report_path = report.write_report(
-                    out, rubric, [stored[z] for z in zips if z in stored],
-                    {student_name(z): z for z in zips}, starter)
+                    out, rubric, list(stored.values()), {student_name(z): z for z in zips},
+                    starter)
                 report_seconds = time.monotonic() - report_started
             except Exception as e:  # the grades stand without the report
                 print('grade: the class report failed (%s: %s)' % (type(e).__name__, e),

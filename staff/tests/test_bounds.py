@@ -143,3 +143,16 @@ def test_only_regular_files_are_read_from_a_folder(tmp_path):
     files, notes = SUB.read_submission(str(other))
     assert files == {} and any('missing' in n for n in notes)
     assert stat.S_ISFIFO(os.lstat(str(other / 'a2_submission.zip')).st_mode)
+
+
+def test_long_student_names_are_cut_deterministically_and_never_meet():
+    from staff.grading.grade import MAX_NAME, student_name
+    long_a = 'a' * 247 + '1.zip'
+    long_b = 'a' * 247 + '2.zip'
+    for z in (long_a, long_b, 'é' * 200 + '.zip', '\udcff' * 300 + '.zip'):
+        name = student_name(z)
+        assert len(name.encode('utf-8')) <= MAX_NAME and name == student_name(z)
+        assert len((name + '.json').encode('utf-8')) < 255
+    assert student_name(long_a) != student_name(long_b)
+    assert student_name(long_a).startswith('a' * 80)
+    assert student_name('alice.zip') == 'alice' and student_name('a b.zip') == 'a_b'
