@@ -21,6 +21,7 @@ nothing. A region whose code does not compile stays a stub.
 """
 import errno
 import os
+import shutil
 import stat
 import zipfile
 
