@@ -25,6 +25,7 @@ import time
 
 from . import api, assignment as A, rubric as RUB, sandbox as SB, session, submission
 from .api import Fail
+from .sandbox import GraderError
 
 GRADER_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # What the engine itself imports from outside staff/grading (relative to GRADER_ROOT).
@@ -174,12 +175,19 @@ def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT,
 
     assignment = A.current()
     salt = secrets.token_bytes(16)
+    points = {item.name: item.points for item in rubric.items}
+    judged = {}
+
+    def judge(name, run):
+        # Each part is judged as soon as it ends: only one part's results are kept at a time.
+        judged[name] = judge_part(parts[name], run, points[name])
+
     workspace = tempfile.mkdtemp(prefix='cs231n-grading-', dir=workdir)
     try:
         notes += submission.build_workspace(starter_dir, files, workspace)
         with api.case_salt(salt):
-            runs, report = session.run_parts(workspace, groups_of(rubric, parts), parts,
-                                             settings, box, assignment, python)
+            _, report = session.run_parts(workspace, groups_of(rubric, parts), parts, settings,
+                                          box, assignment, python, on_done=judge)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
     results = []
@@ -188,10 +196,16 @@ def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT,
     with api.case_salt(salt):
         for item in rubric.items:
             if item.kind == 'part':
-                results.append(judge_part(parts[item.name], runs[item.name], item.points))
-            else:
+                results.append(judged[item.name])
+                continue
+            try:
                 passed, message = assignment.grade_item(item, files, heldout)
-                results.append(PartResult(item.name, item.kind, item.points, passed, message))
+            except (KeyboardInterrupt, GraderError):
+                raise
+            except Exception as e:  # noqa: BLE001 the student's files cost this line only
+                passed, message = False, 'your files for %s could not be graded (%s: %s)' % (
+                    item.name, type(e).__name__, str(e)[:300])
+            results.append(PartResult(item.name, item.kind, item.points, passed, message))
     result = GradeResult(student, results, notes, seconds=time.monotonic() - started)
     result.sandbox = dict(report, kind=box.describe())
     return result
