@@ -41,7 +41,8 @@ def name_mistakes(part_name, got):
 
 
 def grade_item(item, files, heldout):
-    """(passed, message) of an accuracy line of the rubric."""
+    """(passed, message, flag) of an accuracy line of the rubric (flag: None, or why a
+    person should look at the model)."""
     return _models.grade_accuracy(item, files, heldout)
 
 

@@ -143,6 +143,7 @@ def store(out, zip_path, digest, fp, key, result, rubric):
               'seconds': round(result.seconds, 2), 'total': result.total,
               'max_total': result.max_total, 'scores': result.scores(),
               'mistakes': result.mistakes(), 'error': result.error,
+              'sandbox': result.sandbox.get('kind'), 'flags': result.flags(),
               'results': results.gradescope(result, rubric.settings['visibility'])}
     stored['signature'] = signature(stored, key)
     _atomic_write_text(os.path.join(out, 'feedback', student + '.txt'), results.feedback(result))
@@ -224,6 +225,8 @@ def main(argv=None):
         print('grade: one submission at a time as the sandbox user (without bubblewrap)')
         args.jobs = 1
     print('sandbox: %s' % box.describe())
+    _atomic_write_text(os.path.join(out, 'sandbox.txt'), 'The last run graded in the sandbox: '
+                       '%s (each result in results/ names its own)\n' % box.describe())
 
     with tempfile.TemporaryDirectory(prefix='cs231n-grade-') as tmp:
         starter = args.starter

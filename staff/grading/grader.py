@@ -40,6 +40,7 @@ class PartResult:
         self.passed, self.message = passed, message
         self.output, self.output_bytes, self.seconds = output, output_bytes, seconds
         self.mistakes = list(mistakes)     # (key, message) of the known mistakes recognised
+        self.flag = None                   # why a person should look at it, or None
 
     @property
     def score(self):
@@ -66,6 +67,10 @@ class GradeResult:
     def mistakes(self):
         """{part name: [[key, message], ...]} of the known mistakes recognised."""
         return {p.name: [list(m) for m in p.mistakes] for p in self.parts if p.mistakes}
+
+    def flags(self):
+        """{part name: why a person should look at it} (none changes a score)."""
+        return {p.name: p.flag for p in self.parts if p.flag}
 
 
 def load_parts(grader_root=GRADER_ROOT):
@@ -199,13 +204,15 @@ def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT,
                 results.append(judged[item.name])
                 continue
             try:
-                passed, message = assignment.grade_item(item, files, heldout)
+                graded = assignment.grade_item(item, files, heldout)
             except (KeyboardInterrupt, GraderError):
                 raise
             except Exception as e:  # noqa: BLE001 the student's files cost this line only
-                passed, message = False, 'your files for %s could not be graded (%s: %s)' % (
+                graded = False, 'your files for %s could not be graded (%s: %s)' % (
                     item.name, type(e).__name__, str(e)[:300])
-            results.append(PartResult(item.name, item.kind, item.points, passed, message))
+            part = PartResult(item.name, item.kind, item.points, graded[0], graded[1])
+            part.flag = graded[2] if len(graded) > 2 else None
+            results.append(part)
     result = GradeResult(student, results, notes, seconds=time.monotonic() - started)
     result.sandbox = dict(report, kind=box.describe())
     return result

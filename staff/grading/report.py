@@ -286,6 +286,9 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
                                '%.1f' % np.median(totals) if totals else '-',
                                '%.1f' % np.mean(totals) if totals else '-')]
 
+    kinds = collections.Counter(s.get('sandbox') or 'none recorded' for s in graded)
+    parts.append('<p>Sandbox: %s.</p>' % _e('; '.join('%s (%d)' % kv for kv in sorted(
+        kinds.items())) or 'nothing was graded'))
     parts.append('<h2>Scores</h2>')
     if graded:
         parts.append('<p><img alt="distribution of the totals" src="%s"></p>'
@@ -304,6 +307,18 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
              '<br>'.join(_e(m) for m in ms), _e(', '.join(st))) for k, ms, p, st in counts]))
     else:
         parts.append('<p>No known mistake was recognised.</p>')
+
+    parts.append('<h2>Flagged for a person to look at</h2>')
+    flagged = [(s['student'], item, why) for s in stored
+               for item, why in sorted((s.get('flags') or {}).items())]
+    if flagged:
+        parts.append('<p class="note">Never a verdict: what the grader found implausible (a '
+                     'saved model that scores far better on the held-out images than on the '
+                     'training images may have trained on them). The scores stand.</p>')
+        parts.append(_table(['student', 'item', 'why'], [(_e(st), _e(item), _e(why))
+                                                         for st, item, why in sorted(flagged)]))
+    else:
+        parts.append('<p>Nothing was flagged.</p>')
 
     parts.append('<h2>Not graded</h2>')
     missing = ungraded(stored, submissions)

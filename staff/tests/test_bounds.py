@@ -102,7 +102,7 @@ def test_a_saved_model_with_a_bzip2_or_lzma_member_is_refused(method, rubric):
                 f.write(bytes(MB))
     item = [i for i in rubric.accuracies if i.name == 'best_model_accuracy'][0]
     before = peak_mb()
-    passed, message = MOD.grade_accuracy(item, {item.model: buf.getvalue()}, HELDOUT)
+    passed, message, _ = MOD.grade_accuracy(item, {item.model: buf.getvalue()}, HELDOUT)
     assert not passed and 'only stored and deflated' in message, message
     assert peak_mb() - before < 32
 
@@ -115,7 +115,7 @@ def test_a_saved_model_whose_header_asks_for_more_than_it_holds_is_refused(rubri
                                                      'shape': (10 ** 10,)})
             f.write(bytes(64))
     item = [i for i in rubric.accuracies if i.name == 'best_model_accuracy'][0]
-    passed, message = MOD.grade_accuracy(item, {item.model: buf.getvalue()}, HELDOUT)
+    passed, message, _ = MOD.grade_accuracy(item, {item.model: buf.getvalue()}, HELDOUT)
     assert not passed and 'declares an array of 80000000000 bytes in' in message, message
     # The models the tests grade with still pass this check.
     for path, data in MODEL_FILES.items():
@@ -156,3 +156,50 @@ def test_long_student_names_are_cut_deterministically_and_never_meet():
     assert student_name(long_a) != student_name(long_b)
     assert student_name(long_a).startswith('a' * 80)
     assert student_name('alice.zip') == 'alice' and student_name('a b.zip') == 'a_b'
+
+
+def test_messages_are_bounded_before_they_are_parsed():
+    from staff.grading import protocol as P
+    honest = P.frame({'event': 'result', 'value': P.encode_value(np.arange(40000.0))})
+    assert P.Reader().feed(honest)[0]['event'] == 'result'
+    with pytest.raises(P.ProtocolError, match='over the limit'):
+        P.Reader().feed(P.HEADER.pack(60 * MB) + b'[')
+    many = b'{"event": "result", "value": [' + b'0,' * (P.MAX_VALUES + 10) + b'0]}'
+    with pytest.raises(P.ProtocolError, match=r'holds about \d+ JSON values \(at most 100000\)'):
+        P.Reader().feed(P.HEADER.pack(len(many)) + many)
+    deep = b'[' * 5000 + b']' * 5000
+    with pytest.raises(P.ProtocolError, match=r'nests 5000 levels deep \(at most 100\)'):
+        P.Reader().feed(P.HEADER.pack(len(deep)) + deep)
+    # Brackets and commas inside strings are not structure.
+    quoted = json.dumps({'event': 'x', 'text': '[{,' * 50000}).encode()
+    assert P.Reader().feed(P.HEADER.pack(len(quoted)) + quoted)[0]['event'] == 'x'
+    with pytest.raises(P.ProtocolError, match='at most'):
+        P.frame({'value': 'x' * P.MAX_MESSAGE})
+
+
+def test_staff_layers_refuse_work_out_of_proportion():
+    """The arguments' shapes bound the work before a staff layer runs: (8192, 1) by
+    (1, 8192) is refused (a 512 MB product from 128 KB of arguments); the nets'
+    honest calls are far below the floor."""
+    from staff.grading import session as SE
+    x, w, b = np.ones((8192, 1)), np.ones((1, 8192)), np.zeros(8192)
+    assert SE.work([x, w, b]) >= 8192 * 8192 > SE.MIN_WORK
+    assert SE.work([np.ones((8192, 1)), np.ones((1, 8192))]) == 8192 * 8192   # broadcasting
+    honest = [np.ones((10, 3, 4, 5)), np.ones((60, 20)), np.zeros(20)]
+    assert SE.work(honest) < SE.MIN_WORK
+    assert SE.size_of({'a': np.zeros(1000), 'b': [1, 2.0, 'x']}) >= 8000
+
+
+@pytest.mark.parametrize('text, why', [
+    (b'[' * 100000 + b']' * 100000, 'nests 100000 levels deep (at most 64)'),
+    (b'{"cells": [1, {"cell_type": "code", "outputs": [7]}]}', 'not shaped like a Jupyter'),
+    (b'{"cells": "abc"', 'cannot read the notebook'),
+    (b'[' + b'{},' * 300000 + b'{}]', 'JSON values (at most 200000)'),
+])
+def test_a_notebook_the_grader_cannot_parse_is_a_message(text, why, rubric):
+    """Never an exception: the accuracy is still verified from the model, and the
+    feedback says what is wrong with the notebook."""
+    item = [i for i in rubric.accuracies if i.name == 'best_model_accuracy'][0]
+    passed, message, _ = MOD.grade_accuracy(item, {item.notebook: text,
+                                                   item.model: MODEL_FILES[item.model]}, HELDOUT)
+    assert passed and why in message and '03_Dropout.ipynb' in message, message
