@@ -2,6 +2,8 @@
 
     python -m staff.grading.autograder OUT.zip            # OUT.zip must not exist
     python -m staff.grading.autograder OUT.zip --force    # replace it
+    python -m staff.grading.autograder OUT.zip --heldout PRIVATE.npz
+                                   # score the saved models on images no student has
 
 Upload OUT.zip as the assignment's autograder ("Zip file upload"). It holds:
 
@@ -117,13 +119,18 @@ def _commit(root):
         return 'unknown'
 
 
-def build(out, root=ROOT):
-    """Write the bundle to `out` atomically; return a summary line."""
+def build(out, root=ROOT, heldout_path=None):
+    """Write the bundle to `out` atomically; return a summary line. heldout_path: a
+    private held-out set (the assignment's save_data format) instead of the one
+    built from the local data."""
     rubric = grader.load_rubric(grader_root=root)   # refuse to bundle a broken rubric
     assignment = A.current()
     try:
-        heldout = assignment.load_data(root)
-    except (OSError, ValueError) as e:
+        heldout = assignment.load_data(root, heldout_path) if heldout_path else \
+            assignment.load_data(root)
+    except (OSError, ValueError, KeyError) as e:
+        if heldout_path:
+            raise ValueError('cannot read the held-out set %s: %s' % (heldout_path, e))
         raise ValueError('the bundle needs the held-out images, built from the local CIFAR-10 '
                          '(run ./get_datasets.sh, or set CS231N_DATA_DIR): %s' % e)
     out = os.path.abspath(out)
@@ -155,8 +162,11 @@ def build(out, root=ROOT):
                         _add(z, 'starter/' + rel, r.read(), os.access(path, os.X_OK))
                     n_starter += 1
                 _add(z, 'BUILD.txt', 'commit: %s\nrubric sha256: %s\ntotal points: %g\n'
-                     'built: %s\n' % (_commit(root), rubric.digest(), rubric.total,
-                                      time.strftime('%Y-%m-%d %H:%M:%S')))
+                     'held-out set: %s (sha256 %s)\nbuilt: %s\n'
+                     % (_commit(root), rubric.digest(), rubric.total,
+                        os.path.basename(heldout_path) if heldout_path else
+                        'built from the local data', assignment.data_digest(heldout),
+                        time.strftime('%Y-%m-%d %H:%M:%S')))
             os.chmod(partial, 0o644)
             os.replace(partial, out)
         except BaseException:
@@ -174,12 +184,16 @@ def main(argv=None):
                                      description='Build the Gradescope autograder zip.')
     parser.add_argument('out', metavar='OUT.zip')
     parser.add_argument('--force', action='store_true', help='replace OUT.zip if it exists')
+    parser.add_argument('--heldout', metavar='FILE.npz',
+                        help='a private held-out set (images the course keeps back, written by '
+                        'staff.assignment.models.save_heldout) to score the saved models on, '
+                        'instead of the validation and test images every student has')
     args = parser.parse_args(argv)
     if os.path.exists(args.out) and not args.force:
         print('autograder: %s exists; pass --force to replace it' % args.out, file=sys.stderr)
         return 1
     try:
-        print(build(args.out))
+        print(build(args.out, heldout_path=args.heldout))
     except (REL.ReleaseError, ValueError) as e:
         print('autograder: %s' % e, file=sys.stderr)
         return 1

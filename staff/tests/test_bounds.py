@@ -203,3 +203,19 @@ def test_a_notebook_the_grader_cannot_parse_is_a_message(text, why, rubric):
     passed, message, _ = MOD.grade_accuracy(item, {item.notebook: text,
                                                    item.model: MODEL_FILES[item.model]}, HELDOUT)
     assert passed and why in message and '03_Dropout.ipynb' in message, message
+
+
+def test_the_bundle_takes_a_private_heldout_set(tmp_path):
+    """Images no student has: the bundle carries the given set, and says so in BUILD.txt."""
+    from staff.grading import autograder
+    from staff.tests import grading_fixtures as G
+    private = G.heldout_file(str(tmp_path / 'private.npz'), G.synthetic_heldout(seed=7))
+    out = str(tmp_path / 'autograder.zip')
+    autograder.build(out, heldout_path=private)
+    with zipfile.ZipFile(out) as z:
+        carried = MOD.load_heldout(io.BytesIO(z.read('grader/' + MOD.HELDOUT_FILE)))
+        build = z.read('BUILD.txt').decode()
+    assert MOD.digest(carried) == MOD.digest(MOD.load_heldout(private))
+    assert carried.X_train is not None and carried.ceiling == 1.0
+    assert 'held-out set: private.npz (sha256 %s)' % MOD.digest(carried) in build
+    assert autograder.main([str(tmp_path / 'x.zip'), '--heldout', str(tmp_path / 'no.npz')]) == 1
