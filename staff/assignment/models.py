@@ -15,7 +15,7 @@ mean of the 49,000 training images that get_CIFAR10_data subtracts. The
 Gradescope bundle carries them as heldout.npz (a few MB); batch grading builds
 them from the local copy of CIFAR-10. Every student has these images, so a
 model trained on them scores what it memorised: beside them the grader scores
-a fixed sample of 1,000 training images, and flags (for a person to look at,
+a fixed sample of 500 training images, and flags (for a person to look at,
 never as a verdict) a held-out accuracy far above the training accuracy
 (FLAG_MARGIN) or above what a fully-connected net reaches on these images (the
 set's `ceiling`). To grade on images no student has, give the grader a private
@@ -41,7 +41,7 @@ MAX_PARAMETERS = 16_000_000    # about 3x the largest net the notebooks train (4
 MAX_ARRAYS = 64 * 1024 * 1024  # bytes of all the arrays of one model file, as declared
 MAX_MEMBERS = 4 * saved_model.MAX_LAYERS + 2
 ACTIVATIONS = 32 * 1024 * 1024  # bytes of activations while one batch is scored
-TRAINING_SAMPLE = 1000          # training images scored beside the held-out ones
+TRAINING_SAMPLE = 500           # training images scored beside the held-out ones
 FLAG_MARGIN = 0.10              # held-out accuracy this far above the training accuracy: flagged
 CIFAR_CEILING = 0.70            # above this on CIFAR-10 a fully-connected net is implausible
                                 # (the notebooks' best reaches 0.61; published MLPs about 0.65)

@@ -312,6 +312,9 @@ def main(argv=None):
     if report_path:
         print('wrote %s (%.1f s): scores, common mistakes, code similarity'
               % (report_path, report_seconds))
+    print('grading process: peak memory %.0f MB (bound %d MB with %d job(s): %d + %d per '
+          'submission)' % (grader.peak_memory_mb(), grader.memory_bound_mb(args.jobs), args.jobs,
+                           grader.BASE_MB, grader.submission_mb()))
     if interrupted:
         print('stopped: %d of %d submissions graded; run the same command again to resume'
               % (len(stored), len(zips)), file=sys.stderr)

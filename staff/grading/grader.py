@@ -73,6 +73,37 @@ class GradeResult:
         return {p.name: p.flag for p in self.parts if p.flag}
 
 
+# The grading process's memory. BASE_MB: what it holds for itself (the interpreter, numpy,
+# the grader and the hidden tests, the held-out images, the worker threads), measured with
+# room to spare. What one submission can add is bounded by the limits, whatever it holds:
+MB = 1024 * 1024
+BASE_MB = 160
+
+
+def submission_mb():
+    """The most one submission can add to the grading process's memory, in MB: its
+    files (submission.MAX_READ), and the largest of reading one of them (MAX_FILE more,
+    for a moment), running its parts (session.MAX_DATA kept, three times over while
+    it is judged, and a message being parsed: at most 12 times MAX_MESSAGE with its
+    values), and grading the rubric's other lines (the assignment's ITEM_MEMORY_MB)."""
+    from . import protocol
+    parts = 3 * session.MAX_DATA + 12 * protocol.MAX_MESSAGE
+    items = getattr(A.current(), 'ITEM_MEMORY_MB', 0) * MB
+    return (submission.MAX_READ + max(submission.MAX_FILE, parts, items)) // MB
+
+
+def memory_bound_mb(jobs=1):
+    """The documented bound on the grading process's peak memory with `jobs` submissions
+    graded at once, in MB."""
+    return BASE_MB + jobs * submission_mb()
+
+
+def peak_memory_mb():
+    """The grading process's peak resident memory so far, in MB."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def load_parts(grader_root=GRADER_ROOT):
     if grader_root not in sys.path:
         sys.path.append(grader_root)

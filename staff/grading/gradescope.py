@@ -90,6 +90,8 @@ def main(argv=None):
     # Written by this process alone, after every process of the student's is gone.
     with atomic_write(out, 'w', encoding='utf-8') as f:
         json.dump(data, f, indent=1)
+    print('grading process: peak memory %.0f MB (bound %d MB)' % (
+        grader.peak_memory_mb(), grader.memory_bound_mb(1)), file=sys.stderr)
     return status
 
 

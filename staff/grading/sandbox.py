@@ -910,7 +910,8 @@ class Child:
     def stop(self):
         """Kill the executor and everything it started; remove its folder. As the
         sandbox user, every process, IPC object and file of that user goes too.
-        Raises GraderError if anything survives (fails closed)."""
+        Everything is attempted; then GraderError if anything survived (fails closed)."""
+        errors = []
         try:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -920,10 +921,15 @@ class Child:
                 self.proc.kill()
             except OSError:
                 pass
-            survived = self._exit_code(30) is None
+            if self._exit_code(30) is None:
+                errors.append(GraderError('the executor (pid %d) survived SIGKILL'
+                                          % self.proc.pid))
             if self.sandbox.kind == 'user':
-                clean_user(self.sandbox.user[0])
-                _dirty_after(self.sandbox.user[0])
+                try:
+                    clean_user(self.sandbox.user[0])
+                    _dirty_after(self.sandbox.user[0])
+                except GraderError as e:
+                    errors.append(e)
             for fd in (self.cmd_w, self.msg_r):
                 try:
                     os.close(fd)
@@ -934,13 +940,16 @@ class Child:
             except OSError:
                 pass
             self.sel.close()
-            self.box.remove()
-            if survived:
-                raise GraderError('the executor (pid %d) survived SIGKILL' % self.proc.pid)
+            try:
+                self.box.remove()
+            except GraderError as e:
+                errors.append(e)
         finally:
             with _lock:
                 _live.discard(self)
             self.lock.__exit__(None, None, None)
+        if errors:
+            raise errors[0]
 
 
 def _dirty_path(uid):

@@ -376,8 +376,10 @@ def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=No
     # side. As the sandbox user one runs at a time: stopping one kills every
     # process of that user, and two at once could talk to each other.
     together = sandbox.kind != 'user'
-    children = [new_child(group) if together else None for group in groups]
+    children = [None] * len(groups)
     try:
+        for k, group in enumerate(groups if together else ()):
+            children[k] = new_child(group)
         for k, group in enumerate(groups):
             startup_failures = 0
             for name in group:
@@ -442,11 +444,25 @@ def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=No
             if children[k] is not None:
                 children[k].stop()
                 children[k] = None
-    finally:
-        for child in children:
-            if child is not None:
-                child.stop()
+    except BaseException:
+        _stop(children, quietly=True)
+        raise
+    _stop(children)
     return runs, report
+
+
+def _stop(children, quietly=False):
+    """Stop every child, even if stopping one fails; then raise the first failure
+    (unless quietly: another exception is on its way already)."""
+    errors = []
+    for child in children:
+        if child is not None:
+            try:
+                child.stop()
+            except GraderError as e:
+                errors.append(e)
+    if errors and not quietly:
+        raise errors[0]
 
 
 def _done(on_done, name, run):

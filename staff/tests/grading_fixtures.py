@@ -51,7 +51,8 @@ def heldout_file(path, heldout=None):
     return path
 
 
-def _saved(model):
+def saved_bytes(model):
+    """The .npz bytes that save_model writes for model."""
     with tempfile.TemporaryDirectory() as tmp:
         path = SM.save_model(model, os.path.join(tmp, 'model.npz'))
         with open(path, 'rb') as f:
@@ -70,7 +71,8 @@ def model_files(params=None):
                      beta1=np.zeros(HIDDEN))
     # Test mode then computes (h - 0) / sqrt(1 - eps + eps) = h: the teacher again.
     bn.bn_params[0].update(running_mean=np.zeros(HIDDEN), running_var=np.full(HIDDEN, 1 - 1e-5))
-    data = {'two_layer_net': _saved(tln), 'fc_net_best': _saved(fcn), 'best_model': _saved(bn)}
+    data = {'two_layer_net': saved_bytes(tln), 'fc_net_best': saved_bytes(fcn),
+            'best_model': saved_bytes(bn)}
     return {path: data[os.path.splitext(os.path.basename(path))[0]] for path in CS.MODELS}
 
 

@@ -1,11 +1,14 @@
 """Hostile submissions against the real grader: batch grading and run_autograder.
 
-One real submission per attack a student who reads every file could try.
-Each is the model answer with the attack written into some regions; where the
-attack replaces a region's code, that part must score 0 (what a stub earns),
-and everything else its points. After grading, nothing outside the
-submission's scratch folder has changed, no process of the student's is
-left, and the results are the grader's.
+One real submission per attack a student who reads every file could try
+(staff/tests/hostile.py builds them). Each is the model answer with the attack
+written into some regions; where the attack replaces a region's code, that
+part must score 0 (what a stub earns), and everything else its points. After
+grading, nothing outside the submission's scratch folder has changed, no
+process or System V IPC object of the student's is left, the results are the
+grader's, the grading process stayed under its documented memory bound, every
+submission was graded within its time limit, and the honest neighbours graded
+beside the attacks scored in full in their usual time.
 
 Batch grading runs in bubblewrap where it works, with the grader run by this
 user and (under root) also by the unprivileged user nobody, as a TA without
@@ -23,6 +26,7 @@ import pathlib
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,13 +36,15 @@ import zipfile
 
 import pytest
 
-from staff.grading import grader, sandbox as SB
+from staff.grading import grade as GRADE, grader, sandbox as SB
 from staff.tests import grading_fixtures as G
-from staff.tests.platforms import check_schema, gradescope_layout, run_autograder
+from staff.tests.hostile import (FORKS, IPC_KEY, MARKER, SECRET, THREADS, batch_extras,
+                                 hostile_class)
+from staff.tests.platforms import check_schema, gradescope_layout, peak_memory, run_autograder
 from staff.tests.submissions import HELDOUT, ROOT, make_submission, prepend
 
-MARKER = 'cs231n-hostile-%d' % os.getpid()
-SECRET = 'grader-secret-%s' % hashlib.sha256(MARKER.encode()).hexdigest()[:16]
+PART_TIMEOUT = 5        # seconds of CPU time per part: the hanging attacks cost 5 (15 in all)
+NEIGHBOURS = 3          # honest submissions graded beside the attacks
 
 
 def _available(kind):
@@ -86,159 +92,21 @@ def server():
 
 
 # ---------------------------------------------------------------------------
-# The attacks, as code in the student's regions
-
-def steal(targets):
-    """Replace a region: find the staff's answer key by every route a student has."""
-    paths = ['%s/staff/assignment/references.py' % t for t in targets]
-    return lambda body: [
-        '    import gc, importlib, inspect, sys as _sys\n',
-        '    found = None\n',
-        '    for name in ("staff.assignment.references", "references", "staff.grading.api"):\n',
-        '        try:\n',
-        '            found = importlib.import_module(name)\n',
-        '            break\n',
-        '        except Exception:\n',
-        '            pass\n',
-        '    for path in %r:\n' % paths,
-        '        try:\n',
-        '            source = open(path).read()\n',
-        '            print("READ", path, len(source))\n',
-        '            found = found or source\n',
-        '        except Exception as e:\n',
-        '            pass\n',
-        '    for frame in inspect.stack():\n',
-        '        for value in list(frame.frame.f_globals.values()):\n',
-        '            if getattr(value, "__name__", "").endswith("references"):\n',
-        '                found = value\n',
-        '    for obj in gc.get_objects():\n',
-        '        if callable(obj) and getattr(obj, "__module__", "") and \\\n',
-        '                "staff" in str(getattr(obj, "__module__", "")):\n',
-        '            found = obj\n',
-        '    if found is not None:\n',
-        '        print("FOUND THE ANSWER KEY", found)\n',
-        '        raise RuntimeError("the answer key was reachable")\n',
-        '    raise NotImplementedError("nothing found")\n',
-        '\n']
-
-
-def daemon(paths, seconds=15):
-    """A process in a new session, double-forked, that keeps rewriting the results."""
-    forged = json.dumps({'score': 1000.0, 'tests': [], 'total': 1000})
-    code = ('import os, time\n'
-            'if os.fork(): os._exit(0)\n'
-            'os.setsid()\n'
-            'end = time.time() + %d\n'
-            'while time.time() < end:\n'
-            '    for p in %r:\n'
-            '        try:\n'
-            '            open(p, "w").write(%r)\n'
-            '        except OSError:\n'
-            '            pass\n'
-            '    time.sleep(0.005)\n' % (seconds, paths, forged))
-    return prepend('import subprocess, sys as _sys',
-                   'subprocess.Popen([_sys.executable, "-c", %r, %r], start_new_session=True, '
-                   'stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, '
-                   'stderr=subprocess.DEVNULL, env={})' % (code, MARKER),
-                   'import time as _time',
-                   '_time.sleep(0.3)')
-
-
-def kill_grader(forge):
-    """Forge the results, then SIGKILL every grading process it can find."""
-    return prepend(
-        'import os as _os, signal as _signal',
-        'for _p in %r:' % forge,
-        '    try:',
-        '        open(_p, "w").write(\'{"score": 100.0, "tests": []}\')',
-        '    except OSError:',
-        '        pass',
-        'for _pid in [p for p in _os.listdir("/proc") if p.isdigit()]:',
-        '    try:',
-        '        _cmd = open("/proc/%s/cmdline" % _pid, "rb").read()',
-        '    except OSError:',
-        '        continue',
-        '    if b"staff.grading" in _cmd or b"pytest" in _cmd or b"run_autograder" in _cmd:',
-        '        try:',
-        '            _os.kill(int(_pid), _signal.SIGKILL)',
-        '        except OSError:',
-        '            pass',
-        'for _pid in {_os.getppid(), 1}:',
-        '    try:',
-        '        _os.kill(_pid, _signal.SIGKILL)',
-        '    except OSError:',
-        '        pass')
-
-
-def interfere(paths_to_append, peers_to_read):
-    """Change the grader and the starter shared with peers; read the peers' work."""
-    return prepend(
-        'for _p in %r:' % paths_to_append,
-        '    try:',
-        '        open(_p, "a").write("\\nraise SystemExit(0)\\n")',
-        '        print("CHANGED", _p)',
-        '    except OSError:',
-        '        pass',
-        'for _p in %r:' % peers_to_read,
-        '    try:',
-        '        print("READ PEER", _p, len(open(_p, "rb").read()))',
-        '    except OSError:',
-        '        pass')
-
-
-def snoop():
-    """Print the grader's environment and memory, from /proc."""
-    return prepend(
-        'import os as _os',
-        'for _pid in ["self", str(_os.getppid()), "1"] + [p for p in _os.listdir("/proc") '
-        'if p.isdigit()]:',
-        '    for _what in ("environ", "cmdline"):',
-        '        try:',
-        '            print(_pid, _what, open("/proc/%s/%s" % (_pid, _what), "rb").read()[:3000])',
-        '        except OSError:',
-        '            pass',
-        '    try:',
-        '        with open("/proc/%s/mem" % _pid, "rb") as _f:',
-        '            print(_pid, "mem", _f.read(64))',
-        '    except (OSError, ValueError):',
-        '        pass')
-
-
-def write_outside(paths):
-    return prepend(
-        'for _p in %r:' % paths,
-        '    try:',
-        '        open(_p, "w").write("x")',
-        '    except OSError:',
-        '        pass')
-
-
-def phone_home(port):
-    return prepend(
-        'import socket as _socket, urllib.request as _u',
-        'try:',
-        '    _u.urlopen("http://127.0.0.1:%d/leak", timeout=2).read()' % port,
-        '    print("NETWORK REACHED")',
-        'except Exception as _e:',
-        '    print("no network:", type(_e).__name__)',
-        'try:',
-        '    _socket.create_connection(("127.0.0.1", %d), timeout=2)' % port,
-        '    print("SOCKET CONNECTED")',
-        'except Exception as _e:',
-        '    print("no socket:", type(_e).__name__)')
-
-
-# ---------------------------------------------------------------------------
 # The class
 
 def _tree_digest(*folders):
-    """{path: sha256} of every file under folders (what must not change)."""
+    """{path: sha256} of every file under folders (what must not change); anything
+    else (a FIFO of the hostile class) by its mode, never opened."""
     out = {}
     for top in folders:
         for here, dirs, files in os.walk(top):
             dirs[:] = [d for d in dirs if d != '__pycache__']
             for name in files:
                 path = os.path.join(here, name)
+                mode = os.lstat(path).st_mode
+                if not stat.S_ISREG(mode):
+                    out[path] = oct(mode)
+                    continue
                 with open(path, 'rb') as f:
                     out[path] = hashlib.sha256(f.read()).hexdigest()
     return out
@@ -263,48 +131,6 @@ def _processes_with(text):
         except (OSError, ValueError):
             pass
     return [p for p in pids if p != os.getpid()]
-
-
-def hostile_class(starter, folder, out, grader_paths, server_port):
-    """{student: (zip path, parts that must score 0)} of the hostile class."""
-    results = [os.path.join(out, 'results', n + '.json') for n in ('alice', 'mallory_daemon')]
-    results += [os.path.join(out, 'grades.csv'), os.path.join(out, 'feedback', 'alice.txt'),
-                os.path.join(out, '.grader-key'), '/autograder/results/results.json']
-    outside = ['/tmp/%s' % MARKER, '/var/tmp/%s' % MARKER, '/dev/shm/%s' % MARKER,
-               os.path.expanduser('~/%s' % MARKER), os.path.join(str(folder), MARKER),
-               os.path.join(starter, MARKER)]
-    grader_files = [os.path.join(g, 'staff', n) for g in grader_paths
-                    for n in ('grading/__init__.py', 'grading/grader.py',
-                              'assignment/references.py')]
-    peers = [os.path.join(str(folder), 'alice.zip'),
-             os.path.join(out, 'results', 'alice.json')]
-    subs = {
-        'alice': ({}, set()),
-        'mallory_steal': ({'affine_forward': steal(grader_paths),
-                           'relu_forward': steal(grader_paths),
-                           'adam': steal(grader_paths)},
-                          {'affine_forward', 'relu_forward', 'adam'}),
-        'mallory_daemon': ({'relu_backward': daemon(results)}, set()),
-        'mallory_kill': ({'sgd_momentum': kill_grader(results)}, set()),
-        'mallory_peers': ({'rmsprop': interfere(
-            grader_files + [os.path.join(starter, 'cs231n', 'layers.py')], peers)}, set()),
-        'mallory_snoop': ({'softmax_loss': snoop()}, set()),
-        'mallory_outside': ({'svm_loss': write_outside(outside)}, set()),
-        'mallory_network': ({'dropout_backward': phone_home(server_port)}, set()),
-    }
-    made = {}
-    for name, (edits, zero) in subs.items():
-        made[name] = (make_submission(starter, folder / 'made', name, edits), zero)
-    # Notebooks that print 0.99 beside untrained models: the accuracy points are lost.
-    liar = make_submission(starter, folder / 'made', 'mallory_accuracy', accuracies={
-        nb: {'TwoLayerNet best validation accuracy': 0.99, 'Validation set accuracy': 0.99}
-        for nb in ('notebooks/01_FullyConnectedNets.ipynb', 'notebooks/03_Dropout.ipynb')},
-        models=G.untrained_model_files())
-    made['mallory_accuracy'] = (liar, {'two_layer_net_accuracy', 'fc_net_best_accuracy',
-                                       'best_model_accuracy'})
-    for name, (path, _) in made.items():
-        shutil.copy(path, str(folder / (name + '.zip')))
-    return made
 
 
 def _expected_total(rubric, zero):
@@ -362,6 +188,10 @@ def _grade_hostile_class(base, starter, rubric, server, uid=None):
     folder.mkdir()
     out = str(base / 'out')
     made = hostile_class(starter, folder, out, [ROOT], port)
+    made.update(batch_extras(folder, made['alice'][0]))
+    for k in range(NEIGHBOURS):      # graded last, beside the slowest attacks
+        made['neighbour_%d' % k] = (shutil.copy(made['alice'][0], str(folder / (
+            'neighbour_%d.zip' % k))), set())
     shutil.rmtree(str(folder / 'made'))
     heldout = str(base / 'heldout.npz')
     G.heldout_file(heldout, HELDOUT)
@@ -377,15 +207,22 @@ def _grade_hostile_class(base, starter, rubric, server, uid=None):
         env.update(HOME=str(base), MPLCONFIGDIR=str(base / 'mpl'), PYTHONDONTWRITEBYTECODE='1')
     command = as_user + [sys.executable, '-m', 'staff.grading.grade', str(folder), '--out', out,
                          '--starter', starter, '--heldout', heldout, '--jobs', '2',
-                         '--no-progress']
+                         '--no-progress', '--part-timeout', str(PART_TIMEOUT)]
     proc = subprocess.run(command + ['--sandbox=bwrap'], cwd=ROOT, capture_output=True,
                           text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert 'sandbox: bwrap' in proc.stdout
+    assert 'bwrap' in open(os.path.join(out, 'sandbox.txt')).read()
+    # The grading process stayed under its documented bound, with two jobs.
+    peak, bound = peak_memory(proc.stdout)
+    assert bound == grader.memory_bound_mb(2) and peak <= bound, (peak, bound)
     time.sleep(0.5)            # a surviving daemon would rewrite the results meanwhile
-    stored = {n: json.load(open(os.path.join(out, 'results', n + '.json'))) for n in made}
+    name_of = {n: GRADE.student_name(path) for n, (path, _) in made.items()}
+    stored = {n: json.load(open(os.path.join(out, 'results', name_of[n] + '.json')))
+              for n in made}
     if uid is not None:
         assert os.stat(os.path.join(out, 'grades.csv')).st_uid == uid
+    backstop = SB.WALL_FACTOR * PART_TIMEOUT
     for name, (_, zero) in made.items():
         got = stored[name]
         lost = {k for k, v in got['scores'].items()
@@ -393,22 +230,34 @@ def _grade_hostile_class(base, starter, rubric, server, uid=None):
         assert lost == zero, (name, {k: t['output'][:300] for t in got['results']['tests']
                                      for k in [t['name']] if k in lost ^ zero})
         assert got['total'] == _expected_total(rubric, zero), name
-        feedback = open(os.path.join(out, 'feedback', name + '.txt')).read()
+        # Graded within its time: a backstop per part it lost, and a minute besides.
+        assert got['seconds'] <= backstop * len(zero) + 60, (name, got['seconds'])
+        assert got['error'] or got['sandbox'].startswith('bwrap'), name
+        feedback = open(os.path.join(out, 'feedback', name_of[name] + '.txt')).read()
         _check_outputs_leak_nothing(feedback, name)
+    # Honest neighbours graded beside the attacks: full marks, in their usual time (alone,
+    # about 1 s on 2 cores; the spinning threads made them take 21-33 s).
+    for k in range(NEIGHBOURS):
+        assert stored['neighbour_%d' % k]['seconds'] < 15, stored['neighbour_%d' % k]['seconds']
     with open(os.path.join(out, 'grades.csv'), newline='') as f:
         rows = {r['student']: r['total'] for r in csv.DictReader(f)}
-    assert {n: float(t) for n, t in rows.items()} == {
-        n: _expected_total(rubric, z) for n, (_, z) in made.items()}
-    steal_out = [t['output'] for t in stored['mallory_steal']['results']['tests']
-                 if t['name'] == 'affine_forward'][0]
-    assert 'nothing found' in steal_out, steal_out
-    liar = [t['output'] for t in stored['mallory_accuracy']['results']['tests']
-            if t['name'] == 'best_model_accuracy'][0]
-    assert 'does not reach' in liar, liar
+    assert {n: float(t) for n, t in rows.items()} == dict(
+        {name_of[n]: _expected_total(rubric, z) for n, (_, z) in made.items()},
+        mallory_twin=0.0)
+    _check_hostile_feedback(stored, out, name_of)
+    twin = json.load(open(os.path.join(out, 'results', 'mallory_twin.json')))
+    assert 'mallory_twin.ZIP, mallory_twin.zip' in twin['error'], twin['error']
+    assert 'map to the student name mallory_twin' in proc.stderr
+    assert stat.S_ISFIFO(os.lstat(str(folder / 'mallory_fifo.zip')).st_mode)
+    assert not os.path.exists(os.path.join(out, 'results', 'mallory_fifo.json'))
+    report = open(os.path.join(out, 'report.html')).read()
+    assert 'Flagged for a person to look at' in report and 'mallory_memorise' in report
+    assert 'bwrap as' in report or 'bwrap (' in report
     assert _tree_digest(os.path.join(ROOT, 'staff'), os.path.join(ROOT, 'cs231n'), starter,
                         str(folder)) == before
     assert not _strays(), _strays()
     assert not _processes_with(MARKER), 'a daemon outlived grading'
+    _check_nothing_of_the_student_is_left()
     assert hits == [], 'the student\'s code reached the network'
     # A resumed run trusts nothing it did not sign: a forged result is regraded.
     forged = dict(stored['mallory_steal'], total=100.0)
@@ -424,29 +273,98 @@ def _grade_hostile_class(base, starter, rubric, server, uid=None):
         if t['score'] < t['max_score']]
 
 
+def _test_output(stored, name, part):
+    return [t['output'] for t in stored[name]['results']['tests'] if t['name'] == part][0]
+
+
+def _check_hostile_feedback(stored, out, name_of):
+    """What each attack of the bounds got, in its own words."""
+    steal_out = _test_output(stored, 'mallory_steal', 'affine_forward')
+    assert 'nothing found' in steal_out, steal_out
+    liar = _test_output(stored, 'mallory_accuracy', 'best_model_accuracy')
+    assert 'does not reach' in liar, liar
+    if 'mallory_bzip2' in stored:
+        assert 'bzip2' in stored['mallory_bzip2']['error'], stored['mallory_bzip2']['error']
+        assert 'only stored and deflated' in _test_output(stored, 'mallory_npz_bomb',
+                                                          'best_model_accuracy')
+    forked = re.findall(r'FORKED (\d+)', _test_output(stored, 'mallory_forkbomb',
+                                                      'relu_forward'))
+    assert forked and max(map(int, forked)) < SB.NPROC < FORKS, forked
+    threads = re.findall(r'THREADS (\d+)', _test_output(stored, 'mallory_threads',
+                                                        'affine_forward'))
+    assert threads and max(map(int, threads)) < SB.NPROC < THREADS, threads
+    assert 'of CPU time' in _test_output(stored, 'mallory_threads', 'affine_forward')
+    assert 'without finishing' in _test_output(stored, 'mallory_stall', 'dropout_forward')
+    assert 'could not be sent back' in _test_output(stored, 'mallory_results', 'relu_forward')
+    assert 'JSON values' in _test_output(stored, 'mallory_json', 'softmax_loss')
+    callback = _test_output(stored, 'mallory_callback', 'fc_net')
+    assert 'REFUSED staff affine_forward: refused' in callback and 'COMPUTED' not in callback
+    memorised = _test_output(stored, 'mallory_memorise', 'best_model_accuracy')
+    assert 'flagged for the course staff' in memorised, memorised
+    assert stored['mallory_memorise']['flags'] == {'best_model_accuracy': stored[
+        'mallory_memorise']['flags']['best_model_accuracy']}
+    assert not any(s.get('flags') for n, s in stored.items() if n != 'mallory_memorise')
+    deep = _test_output(stored, 'mallory_notebook_deep', 'best_model_accuracy')
+    assert 'nests 100000 levels deep' in deep, deep
+    big = stored['mallory_notebook_big']['results']['output']
+    assert 'notebooks/01_FullyConnectedNets.ipynb: 62914' in big and 'not read' in big, big
+
+
+def _check_nothing_of_the_student_is_left():
+    """No process of the sandbox user, and no System V IPC object of it or of the attack."""
+    keys = {'0x%08x' % k for k in (IPC_KEY, IPC_KEY + 1)}
+    for kind in ('shm', 'msg', 'sem'):
+        with open('/proc/sysvipc/' + kind) as f:
+            assert not [line for line in f if line.split()[0] in keys], kind
+    if os.geteuid() == 0 and SB.sandbox_user():
+        uid = SB.sandbox_user()[0]
+        assert not SB.processes_of(uid), 'a process of the sandbox user outlived grading'
+        assert not SB.ipc_of(uid), SB.ipc_of(uid)
+
+
 def _run_autograder(root, env=None, signal_after=None):
     return run_autograder(root, dict(env or {}, CS231N_TEST_MARKER=SECRET), signal_after)
+
+
+# What each attack of the bounds must find in the results: (part or None for the
+# whole output, a phrase).
+SAID = {
+    'mallory_bzip2': (None, 'only stored and deflated members are read'),
+    'mallory_npz_bomb': ('best_model_accuracy', 'only stored and deflated'),
+    'mallory_threads': ('affine_forward', 'of CPU time'),
+    'mallory_stall': ('dropout_forward', 'without finishing'),
+    'mallory_results': ('relu_forward', 'could not be sent back'),
+    'mallory_json': ('softmax_loss', 'JSON values'),
+    'mallory_callback': ('fc_net', 'REFUSED staff affine_forward: refused'),
+    'mallory_memorise': ('best_model_accuracy', 'flagged for the course staff'),
+    'mallory_notebook_deep': ('best_model_accuracy', 'nests 100000 levels deep'),
+    'mallory_notebook_big': (None, 'not read'),
+    'mallory_forkbomb': ('relu_forward', 'FORKED'),
+    'mallory_ipc': ('sgd_momentum', 'IPC'),
+}
 
 
 @needs_user
 @pytest.mark.parametrize('name', ['mallory_steal', 'mallory_daemon', 'mallory_kill',
                                   'mallory_peers', 'mallory_snoop', 'mallory_outside',
-                                  'mallory_network', 'mallory_accuracy'])
-def test_run_autograder_as_the_sandbox_user(tmp_path, bundle, starter, rubric, server,  
+                                  'mallory_network', 'mallory_accuracy'] + sorted(SAID))
+def test_run_autograder_as_the_sandbox_user(tmp_path, bundle, starter, rubric, server,
                                             name):
     """Gradescope's layout, root grading, the student's code as the sandbox user."""
     port, hits = server
-    root = gradescope_layout(tmp_path, bundle)
+    root = gradescope_layout(tmp_path, bundle, {'part_timeout': PART_TIMEOUT})
     grader_root = str(root / 'source' / 'grader')
     folder = tmp_path / 'subs'
     folder.mkdir()
     results = str(root / 'results')
-    made = hostile_class(starter, folder, results, [grader_root], port)
+    made = hostile_class(starter, folder, results, [grader_root], port, only=[name])
     path, zero = made[name]
     with zipfile.ZipFile(path) as z:
         z.extractall(str(root / 'submission'))
     before = _tree_digest(str(root / 'source'), starter)
+    started = time.monotonic()
     data, status, stdout, stderr = _run_autograder(root, {'CS231N_SANDBOX': 'user'})
+    seconds = time.monotonic() - started
     assert status == 0, stderr[-3000:]
     time.sleep(0.5)
     with open(os.path.join(results, 'results.json')) as f:
@@ -461,7 +379,76 @@ def test_run_autograder_as_the_sandbox_user(tmp_path, bundle, starter, rubric, s
     assert _tree_digest(str(root / 'source'), starter) == before
     assert not _strays(), _strays()
     assert not SB.processes_of(USER.user[0]), 'a process of the sandbox user outlived grading'
+    _check_nothing_of_the_student_is_left()
     assert hits == []
+    peak, bound = peak_memory(stderr)
+    assert bound == grader.memory_bound_mb(1) and peak <= bound, (peak, bound)
+    assert seconds <= SB.WALL_FACTOR * PART_TIMEOUT * len(zero) + 60, seconds
+    if name != 'mallory_bzip2':
+        assert 'Your code ran in the sandbox: user as cs231n-sandbox' in data['output']
+    if name in SAID:
+        part, phrase = SAID[name]
+        text = data['output'] if part is None else [t['output'] for t in data['tests']
+                                                    if t['name'] == part][0]
+        assert phrase in text, text[:1000]
+        for count in re.findall(r'(?:FORKED|THREADS) (\d+)', text):
+            assert int(count) < SB.NPROC, text[:1000]
+
+
+@needs_user
+def test_run_autograder_never_opens_a_fifo(tmp_path, bundle, starter, rubric):
+    """A FIFO where a notebook should be, in the files Gradescope extracted: refused at
+    once with the reason (it used to wait in open() until Gradescope killed it)."""
+    root = gradescope_layout(tmp_path, bundle)
+    with zipfile.ZipFile(make_submission(starter, tmp_path, 'fifo')) as z:
+        z.extractall(str(root / 'submission'))
+    notebook = root / 'submission' / 'notebooks' / '03_Dropout.ipynb'
+    notebook.unlink()
+    os.mkfifo(str(notebook))
+    started = time.monotonic()
+    data, status, stdout, stderr = _run_autograder(root, {'CS231N_SANDBOX': 'user'})
+    assert status == 0 and time.monotonic() - started < 60, stderr[-3000:]
+    check_schema(data, rubric)
+    assert data['score'] == 0
+    assert 'notebooks/03_Dropout.ipynb is a FIFO, not a regular file' in data['output'], \
+        data['output']
+
+
+@needs_user
+def test_two_graders_side_by_side_as_the_sandbox_user(tmp_path, bundle, starter, rubric):
+    """Two run_autograders on one machine, each running the student's code as the
+    sandbox user (two courses on one server, a TA's batch beside CI): neither kills
+    or cleans the other's executors (one takes the machine-wide lock while the other
+    holds it, and says so), and both grade correctly. Each submission is correct but
+    slow, so that each grader's executors live long enough to be killed by the
+    other's cleanup, if it could."""
+    slow = prepend('import time as _time', '_time.sleep(0.1)')
+    roots = []
+    for k, functions in enumerate([('affine_forward', 'relu_forward', 'svm_loss', 'adam'),
+                                   ('relu_forward', 'sgd_momentum')]):
+        root = gradescope_layout(tmp_path / ('course%d' % k), bundle)
+        with zipfile.ZipFile(make_submission(starter, tmp_path, 'slow%d' % k, {
+                f: slow for f in functions})) as z:
+            z.extractall(str(root / 'submission'))
+        roots.append(root)
+    got = [None, None]
+
+    def run(k):
+        got[k] = _run_autograder(roots[k], {'CS231N_SANDBOX': 'user'})
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for data, status, stdout, stderr in got:
+        assert status == 0, stderr[-3000:]
+        check_schema(data, rubric)
+        assert data['score'] == rubric.total, [(t['name'], t['output'][:300])
+                                               for t in data['tests']
+                                               if t['score'] < t['max_score']]
+    assert any('sandbox: waiting for another grader that runs code as cs231n-sandbox' in
+               stderr for _, _, _, stderr in got), [g[3][-2000:] for g in got]
+    assert not SB.processes_of(USER.user[0])
 
 
 @needs_user
