@@ -214,8 +214,10 @@ def main(argv=None):
     try:
         box = sandbox.choose('none' if args.trusted else args.sandbox)
         os.makedirs(out, exist_ok=True)
+        # A private held-out set too: no student may see the images they are scored on.
         sandbox.check_private(box, [os.path.join(ROOT, 'staff'), folder, out]
-                              + ([args.starter] if args.starter else []))
+                              + ([args.starter] if args.starter else [])
+                              + ([args.heldout] if args.heldout else []))
         key = grader_key(out)
         heldout = A.current().load_data(ROOT, args.heldout) if args.heldout else None
     except (sandbox.SandboxUnavailable, OSError, ValueError, KeyError) as e:
