@@ -219,3 +219,142 @@ def test_the_bundle_takes_a_private_heldout_set(tmp_path):
     assert carried.X_train is not None and carried.ceiling == 1.0
     assert 'held-out set: private.npz (sha256 %s)' % MOD.digest(carried) in build
     assert autograder.main([str(tmp_path / 'x.zip'), '--heldout', str(tmp_path / 'no.npz')]) == 1
+
+
+# ---------------------------------------------------------------------------
+# Time and pipes: one executor, driven directly
+
+EXECUTOR_MODULE = '''
+import os, time
+
+def nap(seconds):
+    time.sleep(seconds)
+    return 1
+
+def spin():
+    while True:
+        pass
+
+def stall():
+    """From now on, stop reading the grader's pipe after one more read."""
+    real, reads = os.read, [0]
+    def read(fd, n):
+        reads[0] += 1
+        if reads[0] > 1:
+            time.sleep(10 ** 6)
+        return real(fd, n)
+    os.read = read
+    return 1
+
+def echo(x):
+    return x.shape
+'''
+
+
+@pytest.fixture
+def child(tmp_path):
+    from staff.grading import sandbox as SB
+    workspace = tmp_path / 'ws'
+    workspace.mkdir()
+    (workspace / 'm.py').write_text(EXECUTOR_MODULE)
+    box = SB.Sandbox('none', note='trusted code only')
+    job = {'memory_mb': 2048, 'file_mb': 16, 'cpu_seconds': 120, 'modules': ['m']}
+    c = SB.Child(box, str(workspace), job)
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def _call(child, deadline, name, *args):
+    from staff.grading import protocol as P
+    m = child.request({'op': 'import', 'module': 'm'}, deadline)['ref']
+    return child.request({'op': 'call', 'fn': ['attr', ['h', m], name], 'function': name,
+                          'args': P.encode_value(list(args)), 'kwargs': P.encode_value({})},
+                         deadline)
+
+
+def test_a_part_is_charged_cpu_time_not_wall_time(child):
+    """Sleeping 1.5 s is within a limit of 1 s of CPU time (the backstop is 3 s); a loop
+    is stopped once it has used 1 s of CPU time."""
+    from staff.grading import sandbox as SB
+    deadline = SB.Deadline(1.0, child)
+    assert _call(child, deadline, 'nap', 1.5)['event'] == 'result'
+    assert deadline.elapsed() >= 1.5 and deadline.charged() < 1.0
+    deadline = SB.Deadline(1.0, child)
+    with pytest.raises(SB.ChildFailure) as e:
+        _call(child, deadline, 'spin')
+    assert e.value.kind == 'timeout' and deadline.expired_by == 'cpu'
+    assert deadline.cpu >= 1.0 and deadline.elapsed() < SB.WALL_FACTOR
+
+
+def test_a_sleeping_part_meets_the_wall_clock_backstop(child):
+    from staff.grading import sandbox as SB
+    deadline = SB.Deadline(0.5, child)
+    with pytest.raises(SB.ChildFailure):
+        _call(child, deadline, 'nap', 60)
+    assert deadline.expired_by == 'wall' and 1.5 <= deadline.elapsed() < 5
+
+
+def test_an_executor_that_stops_reading_costs_its_part_never_the_grader(child):
+    """A 1 MB argument to an executor that no longer reads its pipe: the write gives up
+    at the part's deadline (it used to block for ever, and the batch with it)."""
+    import threading
+    from staff.grading import sandbox as SB
+    assert _call(child, SB.Deadline(5, child), 'stall')['event'] == 'result'
+    outcome = []
+
+    def send():
+        deadline = SB.Deadline(0.5, child, wall=2.0)
+        try:
+            _call(child, deadline, 'echo', np.zeros(100_000))
+            outcome.append('answered')
+        except SB.ChildFailure as e:
+            outcome.append((e.kind, deadline.elapsed()))
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert outcome and outcome[0][0] == 'timeout' and outcome[0][1] < 5, outcome
+
+
+# ---------------------------------------------------------------------------
+# Graders that share a machine
+
+HOLD = '''
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from staff.grading import sandbox as SB
+with SB.UserLock(exclusive=True):
+    print('holding', flush=True)
+    time.sleep(float(sys.argv[2]))
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='the lock is root\'s')
+def test_a_grader_waits_for_the_one_that_holds_the_sandbox_user(tmp_path, monkeypatch, capsys):
+    """An exclusive holder (a grader as the sandbox user without bubblewrap) keeps every
+    other grader waiting; the waiting grader says so once, naming the holder."""
+    import subprocess
+    import sys
+    import time
+    from staff.grading import sandbox as SB
+    from staff.tests.submissions import ROOT
+    locks = tmp_path / 'locks'
+    monkeypatch.setattr(SB, 'LOCK_DIR', str(locks))
+    monkeypatch.setitem(SB._lock_state, 'said', False)
+    holder = subprocess.Popen([sys.executable, '-c', HOLD, ROOT, '2'], stdout=subprocess.PIPE,
+                              text=True, env=dict(os.environ, CS231N_LOCK_DIR=str(locks)))
+    try:
+        assert holder.stdout.readline().strip() == 'holding'
+        started = time.monotonic()
+        with SB.UserLock(exclusive=False):
+            waited = time.monotonic() - started
+        assert waited > 1.0
+        said = capsys.readouterr().err
+        assert 'sandbox: waiting for another grader that runs code as' in said, said
+        assert str(holder.pid) in said, said
+        assert stat.S_IMODE(os.stat(str(locks)).st_mode) == 0o700
+    finally:
+        holder.kill()
+        holder.wait()
