@@ -99,7 +99,16 @@ def memory_bound_mb(jobs=1):
 
 
 def peak_memory_mb():
-    """The grading process's peak resident memory so far, in MB."""
+    """The grading process's peak resident memory so far, in MB: VmHWM, the high-water
+    mark of its own memory (getrusage's ru_maxrss would also count what the process
+    that started it held before the exec)."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
