@@ -40,7 +40,7 @@ BATCH = 500
 MAX_PARAMETERS = 16_000_000    # about 3x the largest net the notebooks train (4.7M)
 MAX_ARRAYS = 64 * 1024 * 1024  # bytes of all the arrays of one model file, as declared
 MAX_MEMBERS = 4 * saved_model.MAX_LAYERS + 2
-ACTIVATIONS = 32 * 1024 * 1024  # bytes of activations while one batch is scored
+ACTIVATIONS = 64 * 1024 * 1024  # bytes of activations while one batch is scored
 TRAINING_SAMPLE = 500           # training images scored beside the held-out ones
 FLAG_MARGIN = 0.10              # held-out accuracy this far above the training accuracy: flagged
 CIFAR_CEILING = 0.70            # above this on CIFAR-10 a fully-connected net is implausible
@@ -144,8 +144,7 @@ def accuracy(saved, X, y, mean):
     elif saved.normalization == 'layernorm':
         norm_params = [{} for _ in range(saved.num_layers - 1)]
     for start in range(0, len(X), batch_size):
-        batch = X[start:start + batch_size].astype(dtype)
-        batch -= mean
+        batch = np.subtract(X[start:start + batch_size], mean, dtype=dtype)
         scores = ref.net_loss(saved.params, batch, None, saved.num_layers, 0.0,
                               saved.normalization, norm_params, None, dtype=dtype)
         correct += int((np.argmax(scores, axis=1) == y[start:start + batch_size]).sum())

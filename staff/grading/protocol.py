@@ -10,7 +10,9 @@ keeps in the grading process (session.py).
 
 Bounds: a message holds at most MAX_MESSAGE bytes, MAX_VALUES JSON values
 and MAX_DEPTH levels of nesting, checked on the bytes before they are parsed
-(json_shape), so that parsing one costs at most a small multiple of its size.
+(json_shape; a message under SMALL bytes cannot hold more values, and json
+refuses deep nesting with RecursionError), so that parsing one costs at most a
+small multiple of its size.
 
 This file and executor.py are all of the grader that the sandbox sees.
 """
@@ -28,6 +30,7 @@ HEADER = struct.Struct('>I')
 MAX_MESSAGE = 4 * 1024 * 1024    # the largest honest message is about 320 KB
 MAX_VALUES = 100_000             # JSON values in one message (honest: a few hundred)
 MAX_DEPTH = 100                  # nesting (encode_value refuses more than 20 levels of values)
+SMALL = 64 * 1024                # a message this small is parsed unchecked: 32,768 values at most
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b'[]{}')
 
@@ -122,22 +125,25 @@ def decode_value(value, depth=0, special=None):
     return value
 
 
-def json_shape(data):
-    """(values, depth) of the JSON text `data` (bytes), at least, without parsing it.
+def json_shape(data, max_values=MAX_VALUES, max_depth=MAX_DEPTH):
+    """Upper bounds on (the JSON values, the levels of nesting) of the JSON text `data`
+    (bytes), without parsing it; exact enough to tell whether they are within the
+    limits given.
 
-    Commas, colons and brackets outside strings bound the number of values and
-    the nesting. The counts over the raw bytes are an upper bound (base64, which
-    carries the arrays, holds none of those characters); only when that bound is
-    over the limits are the strings taken out and the counts made exact."""
+    Commas, colons and opening brackets bound the number of values, and opening
+    brackets the nesting; counted over the raw bytes they are upper bounds (base64,
+    which carries the arrays, holds none of those characters). Only when a bound is
+    over its limit is the nesting computed, and then the strings taken out."""
     def count(text):
-        values = 1 + sum(text.count(c) for c in (b',', b':', b'[', b'{'))
+        opens = text.count(b'[') + text.count(b'{')
+        values = 1 + opens + text.count(b',') + text.count(b':')
+        if opens <= max_depth:      # each level of nesting needs an opening bracket
+            return values, opens
         brackets = np.frombuffer(text.translate(None, _NOT_BRACKETS), dtype=np.uint8)
-        if not brackets.size:
-            return values, 0
         steps = np.where((brackets == ord('[')) | (brackets == ord('{')), 1, -1)
         return values, int(np.cumsum(steps).max())
     values, depth = count(data)
-    if values > MAX_VALUES or depth > MAX_DEPTH:
+    if values > max_values or depth > max_depth:
         values, depth = count(_STRING.sub(b'0', data))
     return values, depth
 
@@ -145,7 +151,10 @@ def json_shape(data):
 def check_json(data, what='message', max_values=MAX_VALUES, max_depth=MAX_DEPTH):
     """Raise ProtocolError if the JSON text `data` holds more values or nests deeper
     than the limits (before anything parses it)."""
-    values, depth = json_shape(bytes(data))
+    data = bytes(data)
+    if len(data) < 2 * max_values and data.count(b'[') + data.count(b'{') <= max_depth:
+        return      # within the limits, whatever it holds
+    values, depth = json_shape(data, max_values, max_depth)
     if values > max_values:
         raise ProtocolError('%s holds about %d JSON values (at most %d)' % (what, values,
                                                                               max_values))
@@ -177,10 +186,11 @@ class Reader:
                 break
             raw = bytes(self.buf[HEADER.size:HEADER.size + n])
             del self.buf[:HEADER.size + n]
-            check_json(raw)
+            if n > SMALL:
+                check_json(raw)
             try:
-                msg = json.loads(raw)
-            except (ValueError, RecursionError) as e:
+                msg = json.loads(raw.decode('utf-8'))
+            except (ValueError, RecursionError) as e:     # nested too deep: RecursionError
                 raise ProtocolError('not JSON: %s' % str(e)[:200])
             if not isinstance(msg, dict):
                 raise ProtocolError('not a JSON object')

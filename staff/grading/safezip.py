@@ -6,7 +6,7 @@ So every reader of a student's zip goes through here:
 
     check_members(zf, max_members)            every member stored or deflated, none
                                               encrypted, a link, or an unsafe path
-    read_member(zf, info, limit, budget)      its bytes, inflated 64 KB at a time, at
+    read_member(zf, info, limit, budget)      its bytes, inflated 1 MB at a time, at
                                               most `limit` and what `budget` has left
 
 Stored and deflated members are the only ones zip tools write by default
@@ -19,7 +19,7 @@ import stat
 import zipfile
 
 ALLOWED = {zipfile.ZIP_STORED: 'stored', zipfile.ZIP_DEFLATED: 'deflated'}
-CHUNK = 1 << 16
+CHUNK = 1 << 20
 
 
 class UnsafeZip(ValueError):

@@ -29,20 +29,20 @@ def teacher(seed=0):
             'W2': r.randn(HIDDEN, 10) / np.sqrt(HIDDEN), 'b2': r.randn(10) * 0.1}
 
 
-def synthetic_heldout(params=None, n=1000, seed=1):
+def synthetic_heldout(params=None, n=1000, seed=1, n_train=MOD.TRAINING_SAMPLE):
     """A models.HeldOut whose labels are the teacher's predictions (a sample of
     "training" images too); the teacher reaches 100% here, so the ceiling is 1."""
     params = params or teacher()
     r = np.random.RandomState(seed)
     mean = np.full((3, 32, 32), 127.5)
 
-    def split():
+    def split(n=n):
         X = r.randint(0, 256, size=(n, 3, 32, 32)).astype(np.uint8)
         scores = ref.net_loss(params, X.astype(np.float64) - mean, None, 2, 0.0)
         return X, np.argmax(scores, axis=1).astype(np.int64)
     X_val, y_val = split()
     X_test, y_test = split()
-    X_train, y_train = split()
+    X_train, y_train = split(n_train)
     return MOD.HeldOut(X_val, y_val, X_test, y_test, mean, X_train, y_train, ceiling=1.0)
 
 

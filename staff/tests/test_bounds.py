@@ -172,8 +172,11 @@ def test_messages_are_bounded_before_they_are_parsed():
     many = b'{"event": "result", "value": [' + b'0,' * (P.MAX_VALUES + 10) + b'0]}'
     with pytest.raises(P.ProtocolError, match=r'holds about \d+ JSON values \(at most 100000\)'):
         P.Reader().feed(P.HEADER.pack(len(many)) + many)
-    deep = b'[' * 5000 + b']' * 5000
-    with pytest.raises(P.ProtocolError, match=r'nests 5000 levels deep \(at most 100\)'):
+    deep = b'[' * 40000 + b']' * 40000
+    with pytest.raises(P.ProtocolError, match=r'nests 40000 levels deep \(at most 100\)'):
+        P.Reader().feed(P.HEADER.pack(len(deep)) + deep)
+    deep = b'[' * 5000 + b']' * 5000        # small: json itself refuses the depth
+    with pytest.raises(P.ProtocolError, match=r'not JSON: maximum recursion depth'):
         P.Reader().feed(P.HEADER.pack(len(deep)) + deep)
     # Brackets and commas inside strings are not structure.
     quoted = json.dumps({'event': 'x', 'text': '[{,' * 50000}).encode()
