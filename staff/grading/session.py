@@ -403,10 +403,11 @@ def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=No
                         children[k] = None
                         startup_failures += 1
                         if startup_failures >= 2:
+                            said = child.startup_output.decode('utf-8', 'replace') + \
+                                run.output
                             raise GraderError('the grading executor did not start: %s (%s)'
                                               % (_reason(e, timeout, output_limit),
-                                                 child.startup_output.decode('utf-8', 'replace')
-                                                 [-1000:]))
+                                                 said[-1000:]))
                         children[k] = child = new_child(group)
                         child.output_sink = run.add_output
                         S.child = child

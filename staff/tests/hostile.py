@@ -185,17 +185,21 @@ def phone_home(port):
 # The attacks on the grader's bounds
 
 def fork_bomb(forks=FORKS):
-    """Start `forks` processes at once (each sleeps 30 s), and say how many started."""
+    """Start `forks` processes at once (each sleeps 30 s, with MARKER in its command
+    line), and say how many started."""
     return prepend(
-        'import os as _os, time as _time',
+        'import os as _os, sys as _sys',
         'if not globals().get("_FORKED"):',
         '    globals()["_FORKED"] = True',
         '    _n = 0',
         '    for _i in range(%d):' % forks,
         '        try:',
         '            if _os.fork() == 0:',
-        '                _time.sleep(30)',
-        '                _os._exit(0)',
+        '                try:',
+        '                    _os.execv(_sys.executable, [_sys.executable, "-c", '
+        '"import time; time.sleep(30)", %r])' % MARKER,
+        '                finally:',
+        '                    _os._exit(0)',
         '            _n += 1',
         '        except OSError:',
         '            break',
