@@ -66,22 +66,27 @@ def main():
         os.mkdir(alone)
         for k in range(args.neighbours):
             shutil.copy(made['alice'][0], os.path.join(klass, 'neighbour_%d.zip' % k))
-            shutil.copy(made['alice'][0], os.path.join(alone, 'neighbour_%d.zip' % k))
+        # Alone: as many again, after one per job that pays for the imports.
+        for k in range(args.jobs + args.neighbours):
+            shutil.copy(made['alice'][0], os.path.join(alone, 'honest_%d.zip' % k))
         shutil.rmtree(os.path.join(klass, 'made'))
 
         load = os.getloadavg()[0]
         _, honest, _ = grade(alone, starter, heldout, args.jobs, args.sandbox)
+        alone_seconds = [honest['honest_%d' % k]['seconds']
+                         for k in range(args.jobs, args.jobs + args.neighbours)]
         printed, results, wall = grade(klass, starter, heldout, args.jobs, args.sandbox)
         peak = re.search(r'grading process: peak memory .*', printed).group(0)
+        sandbox = re.search(r'sandbox: (.*)', printed).group(1)
         neighbours = [results['neighbour_%d' % k]['seconds'] for k in range(args.neighbours)]
         slowest = max(results.values(), key=lambda s: s['seconds'])
         print('hostile class of %d submissions, --jobs %d, sandbox %s, load %.1f to %.1f: '
-              'graded in %.1f s' % (len(results), args.jobs, args.sandbox, load,
+              'graded in %.1f s' % (len(results), args.jobs, sandbox, load,
                                     os.getloadavg()[0], wall))
         print(peak)
         print('honest neighbours: median %.2f s beside the attacks (max %.2f), %.2f s alone; '
               'scores %s' % (statistics.median(neighbours), max(neighbours),
-                             statistics.median(s['seconds'] for s in honest.values()),
+                             statistics.median(alone_seconds),
                              sorted({results['neighbour_%d' % k]['total']
                                      for k in range(args.neighbours)})))
         print('slowest submission: %s, %.1f s' % (slowest['student'][:40], slowest['seconds']))
