@@ -371,8 +371,10 @@ def main():
               ('RLIMIT_FSIZE', int(job['file_mb']) * mb), ('RLIMIT_CORE', 0)]
     if job.get('nproc'):
         limits.append(('RLIMIT_NPROC', int(job['nproc'])))
-    failed = [which for which, value in limits if not _limit(which, value)]
+    # The filter first: finding libseccomp may start a process (ldconfig), which the
+    # process limit could refuse.
     why = deny_syscalls()
+    failed = [which for which, value in limits if not _limit(which, value)]
     report = {'uid': os.getuid(), 'limits': [w for w, _ in limits if w not in failed],
               'seccomp': why or 'denied: ' + ', '.join(name for name, _ in DENIED)}
     if job.get('require_limits') and (failed or why):
