@@ -389,7 +389,7 @@ def test_run_autograder_as_the_sandbox_user(tmp_path, bundle, starter, rubric, s
     assert bound == grader.memory_bound_mb(1) and peak <= bound, (peak, bound)
     assert seconds <= SB.WALL_FACTOR * PART_TIMEOUT * len(zero) + 60, seconds
     if name != 'mallory_bzip2':
-        assert 'Your code ran in the sandbox: user as cs231n-sandbox' in data['output']
+        assert 'Your code ran in the sandbox: user as %s' % SB.SANDBOX_USER in data['output']
     if name in SAID:
         part, phrase = SAID[name]
         text = data['output'] if part is None else [t['output'] for t in data['tests']
@@ -450,7 +450,7 @@ def test_two_graders_side_by_side_as_the_sandbox_user(tmp_path, bundle, starter,
         assert data['score'] == rubric.total, [(t['name'], t['output'][:300])
                                                for t in data['tests']
                                                if t['score'] < t['max_score']]
-    assert any('sandbox: waiting for another grader that runs code as cs231n-sandbox' in
+    assert any('sandbox: waiting for another grader that runs code as %s' % SB.SANDBOX_USER in
                stderr for _, _, _, stderr in got), [g[3][-2000:] for g in got]
     assert not SB.processes_of(USER.user[0])
 
