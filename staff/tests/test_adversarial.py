@@ -43,7 +43,7 @@ from staff.tests.hostile import (FORKS, IPC_KEY, MARKER, SECRET, THREADS, batch_
 from staff.tests.platforms import check_schema, gradescope_layout, peak_memory, run_autograder
 from staff.tests.submissions import HELDOUT, ROOT, make_submission, prepend
 
-PART_TIMEOUT = 5        # seconds of CPU time per part: the hanging attacks cost 5 (15 in all)
+PART_TIMEOUT = 3        # seconds of CPU time per part: the hanging attacks cost 3 (9 in all)
 NEIGHBOURS = 3          # honest submissions graded beside the attacks
 
 
