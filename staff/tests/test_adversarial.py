@@ -315,7 +315,7 @@ def _check_nothing_of_the_student_is_left():
     the attack or of the sandbox user. (Not every process of the sandbox user: on a
     machine shared with other graders some of theirs may run meanwhile.)"""
     assert not _processes_with(MARKER), 'a process of the student\'s outlived grading'
-    keys = {'0x%08x' % k for k in (IPC_KEY, IPC_KEY + 1)}
+    keys = {str(IPC_KEY), str(IPC_KEY + 1)}        # /proc/sysvipc writes keys in decimal
     for kind in ('shm', 'msg', 'sem'):
         with open('/proc/sysvipc/' + kind) as f:
             assert not [line for line in f if line.split()[0] in keys], kind
