@@ -7,6 +7,8 @@ OUT/report.html holds, for the staff:
   embedded as PNG data: the page opens from disk, with no server and no network);
 - the named mistakes (the assignment's name_mistakes), ranked by how many students
   made them, with the students;
+- the sandbox that graded, and what the grader flagged for a person to look at (a
+  saved model that may have trained on the held-out images), never as a verdict;
 - the submissions the grader could not grade, and why;
 - code similarity between the students' solution regions, with copydetect
   (winnowing, as MOSS does): the pairs above a threshold, side by side, with
