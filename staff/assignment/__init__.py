@@ -16,7 +16,9 @@ import os
 
 from tools import collect_submission as _submission
 
-from . import models as _models, references as _references
+from staff.grading import submission as _submission_limits
+
+from . import models as _models, notebooks as _notebooks, references as _references
 from .parts import load_parts  # noqa: F401: part of the interface
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,6 +35,13 @@ SOURCES = ('tools/__init__.py', 'tools/collect_submission.py', 'cs231n/__init__.
            'cs231n/saved_model.py')
 REFERENCES = ('cs231n.layers', _references.LAYERS)
 DATA_FILE = _models.HELDOUT_FILE
+# The most grading an accuracy line adds to the grading process's memory, in MB: the
+# larger of scoring a model (its arrays, the activations of one batch and the batch
+# itself) and reading a notebook (its text, decoded at up to 4 bytes a character, and
+# its values, parsed twice: here and by collect_submission's check).
+ITEM_MEMORY_MB = max(
+    (_models.MAX_ARRAYS + _models.ACTIVATIONS + _models.BATCH * 3072 * 8) >> 20,
+    (2 * (4 * _submission_limits.MAX_NOTEBOOK + 100 * _notebooks.MAX_VALUES)) >> 20)
 
 
 def name_mistakes(part_name, got):
@@ -44,7 +53,8 @@ def name_mistakes(part_name, got):
 
 
 def grade_item(item, files, heldout):
-    """(passed, message) of an accuracy line of the rubric."""
+    """(passed, message, flag) of an accuracy line of the rubric (flag: None, or why a
+    person should look at the model)."""
     return _models.grade_accuracy(item, files, heldout)
 
 

@@ -24,8 +24,11 @@ provides, as module attributes:
                      [(key, message)] of the known mistakes that a failed part's
                      results (`got`, or {'__error__': message}) match; [] for none
     grade_item(item, files, data)
-                     (passed, message) of a rubric line that is not a part
-                     (rubric.Item), from the submission's files ({path: bytes})
+                     (passed, message) or (passed, message, flag) of a rubric line
+                     that is not a part (rubric.Item), from the submission's files
+                     ({path: bytes}); flag, if not None, says in one line why a
+                     person should look at it (the feedback and the report show it;
+                     it changes no score)
     load_data(root, path=None)
                      what grade_item needs (None if nothing): from `path`, else
                      from the bundle at `root`, else built locally

@@ -17,8 +17,10 @@ JSON on CMD_FD) and it answers each on MSG_FD:
 
 EXPR is ["h", N] (an object it holds), ["attr", EXPR, NAME] or ["item", EXPR, KEY].
 Before any student code runs it limits its own memory, CPU time, file sizes and
-processes, denies itself sockets where libseccomp's bindings are installed,
-and reports what it could not do. It never judges anything: the answers go
+processes, and denies itself sockets (and a few other system calls: DENIED)
+with a seccomp filter; when the job requires them and one of these fails, it
+refuses to run anything and says why (the grading process then refuses to
+grade). It never judges anything: the answers go
 back to the grading process, which alone decides a score.
 """
 import errno
@@ -159,7 +161,11 @@ class Executor:
                 reply = {'event': 'error', 'message': self.explain(e)}
             sys.stdout.flush()
             sys.stderr.flush()
-            self.channel.send(reply)
+            try:
+                self.channel.send(reply)
+            except protocol.ProtocolError as e:   # a value too large to send back
+                self.channel.send({'event': 'error', 'message': 'what your code returned could '
+                                   'not be sent back to the grader: %s' % e})
 
     def dispatch(self, cmd):
         op = cmd.get('op')
@@ -306,33 +312,54 @@ class Executor:
 
 
 def _limit(which, value):
-    if value and hasattr(resource, which):
-        try:
-            resource.setrlimit(getattr(resource, which), (value, value))
-        except (ValueError, OSError):
-            return False
-    return True
+    """Set the limit `which` to `value` (or to the hard limit, if that is lower); True
+    if the kernel now enforces at most `value`."""
+    if not hasattr(resource, which):
+        return False
+    kind = getattr(resource, which)
+    try:
+        soft, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(kind, (value, value))
+        return resource.getrlimit(kind)[0] == value
+    except (ValueError, OSError):
+        return False
 
 
-def deny_sockets():
+# System calls the student's code does without (seccomp), and what they return instead.
+DENIED = (
+    # No network, whatever the sandbox is.
+    ('socket', errno.EACCES), ('socketpair', errno.EACCES),
+    # setsid() succeeds and does nothing: every process stays in the executor's
+    # session, so the kernel's autogroup scheduler gives the executor one CPU share
+    # however many processes it starts.
+    ('setsid', 0),
+    # The kernel's keyrings and POSIX message queues outlive the processes that made
+    # them: a channel to the next submission that the sandbox user's cleanup cannot see.
+    ('add_key', errno.ENOSYS), ('keyctl', errno.ENOSYS), ('request_key', errno.ENOSYS),
+    ('mq_open', errno.ENOSYS),
+)
+
+
+def deny_syscalls():
     """A seccomp filter (libseccomp's bindings, or pyseccomp with the same API)
-    under which socket() fails: no network, whatever the sandbox is. Returns
-    what happened, for the grader's log."""
+    for DENIED. Returns None when it is loaded, else why not."""
     try:
         import seccomp
     except ImportError:
         try:
             import pyseccomp as seccomp
         except ImportError:
-            return 'no seccomp bindings installed'
+            return 'no seccomp bindings installed (pyseccomp, staff/requirements.txt)'
     try:
         f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
-        for name in ('socket', 'socketpair'):
-            f.add_rule(seccomp.ERRNO(errno.EACCES), name)
+        for name, code in DENIED:
+            f.add_rule(seccomp.ERRNO(code), name)
         f.load()
     except Exception as e:  # an unsupported kernel or architecture
-        return 'seccomp filter not loaded (%s)' % e
-    return 'socket() denied by seccomp'
+        return 'seccomp filter not loaded (%s: %s)' % (type(e).__name__, e)
+    return None
 
 
 def main():
@@ -340,13 +367,22 @@ def main():
     channel = Channel(cmd_fd, msg_fd)
     job = channel.receive()
     mb = 1024 * 1024
-    report = {'uid': os.getuid()}
-    _limit('RLIMIT_AS', int(job['memory_mb']) * mb)
-    _limit('RLIMIT_CPU', int(job['cpu_seconds']))
-    _limit('RLIMIT_FSIZE', int(job['file_mb']) * mb)
-    _limit('RLIMIT_CORE', 0)
-    report['nproc'] = _limit('RLIMIT_NPROC', int(job.get('nproc') or 0)) and job.get('nproc')
-    report['network'] = deny_sockets()
+    limits = [('RLIMIT_AS', int(job['memory_mb']) * mb), ('RLIMIT_CPU', int(job['cpu_seconds'])),
+              ('RLIMIT_FSIZE', int(job['file_mb']) * mb), ('RLIMIT_CORE', 0)]
+    if job.get('nproc'):
+        limits.append(('RLIMIT_NPROC', int(job['nproc'])))
+    # The filter first: finding libseccomp may start a process (ldconfig), which the
+    # process limit could refuse.
+    why = deny_syscalls()
+    failed = [which for which, value in limits if not _limit(which, value)]
+    report = {'uid': os.getuid(), 'limits': [w for w, _ in limits if w not in failed],
+              'seccomp': why or 'denied: ' + ', '.join(name for name, _ in DENIED)}
+    if job.get('require_limits') and (failed or why):
+        # Fails closed: no student code runs without every limit in place.
+        problems = ['could not set %s' % ', '.join(failed)] if failed else []
+        channel.send({'event': 'refused', 'reason': '; '.join(problems + ([why] if why else [])),
+                      'report': report})
+        os._exit(3)
     sys.path[:] = [job['workspace']] + [p for p in sys.path[1:] if p]
     os.chdir(job['scratch'])
     import warnings

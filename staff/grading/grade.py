@@ -60,9 +60,20 @@ def sha256(path):
     return h.hexdigest()
 
 
+MAX_NAME = 100      # bytes of a student's name in OUT's file names
+
+
 def student_name(zip_path):
+    """The student's name from the zip's: characters other than letters, digits and
+    ._@+- become _, and a name over MAX_NAME bytes (UTF-8) is cut, with a hash of
+    the whole name after it (the same name every run; two names never meet)."""
     stem = os.path.splitext(os.path.basename(zip_path))[0]
-    return re.sub(r'[^\w.@+-]', '_', stem) or '_'
+    name = re.sub(r'[^\w.@+-]', '_', stem) or '_'
+    raw = name.encode('utf-8')
+    if len(raw) > MAX_NAME:
+        digest = hashlib.sha256(stem.encode('utf-8', 'surrogateescape')).hexdigest()[:16]
+        name = '%s-%s' % (raw[:MAX_NAME - 17].decode('utf-8', 'ignore'), digest)
+    return name
 
 
 def _atomic_write_text(path, text):
@@ -116,8 +127,6 @@ def load_done(path, digest, fp, key):
 def grade_one(zip_path, out, starter, rubric, fp, key, box, settings=None, heldout=None):
     """Grade one zip and write its result and feedback; return the stored dict."""
     student = student_name(zip_path)
-    res_path = os.path.join(out, 'results', student + '.json')
-    fb_path = os.path.join(out, 'feedback', student + '.txt')
     digest = sha256(zip_path)
     started = time.monotonic()
     try:
@@ -129,15 +138,24 @@ def grade_one(zip_path, out, starter, rubric, fp, key, box, settings=None, heldo
         result = grader.refused(student, rubric, 'Not graded: the grader failed on this '
                                 'submission (%s: %s)' % (type(e).__name__, e),
                                 time.monotonic() - started)
+    return store(out, zip_path, digest, fp, key, result, rubric)
+
+
+def store(out, zip_path, digest, fp, key, result, rubric):
+    """Write one student's result and feedback (signed, atomically); the stored dict."""
+    student = result.student
     stored = {'student': student, 'zip': os.path.abspath(zip_path), 'zip_sha256': digest,
               'grader': fp, 'graded_at': time.strftime('%Y-%m-%d %H:%M:%S'),
               'seconds': round(result.seconds, 2), 'total': result.total,
               'max_total': result.max_total, 'scores': result.scores(),
               'mistakes': result.mistakes(), 'error': result.error,
+              'sandbox': result.sandbox.get('kind'), 'flags': result.flags(),
               'results': results.gradescope(result, rubric.settings['visibility'])}
     stored['signature'] = signature(stored, key)
-    _atomic_write_text(fb_path, results.feedback(result))
-    _atomic_write_text(res_path, json.dumps(stored, indent=1))   # last: marks the student done
+    _atomic_write_text(os.path.join(out, 'feedback', student + '.txt'), results.feedback(result))
+    # last: marks the student done
+    _atomic_write_text(os.path.join(out, 'results', student + '.json'),
+                       json.dumps(stored, indent=1))
     return stored
 
 
@@ -204,14 +222,19 @@ def main(argv=None):
             return 1
     zips = sorted(os.path.join(folder, n) for n in os.listdir(folder)
                   if n.lower().endswith('.zip') and os.path.isfile(os.path.join(folder, n)))
-    names = [student_name(z) for z in zips]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        print('grade: several zips map to the student name(s) %s' % ', '.join(dupes),
-              file=sys.stderr)
-        return 1
+    # Zips that map to one student name (alice.zip, alice.ZIP) are not graded: a result
+    # for that name says why; everybody else is.
+    by_name = {}
+    for z in zips:
+        by_name.setdefault(student_name(z), []).append(z)
+    clashes = {n: group for n, group in by_name.items() if len(group) > 1}
+    for n, group in sorted(clashes.items()):
+        print('grade: %s map to the student name %s: not graded (keep one zip per student)'
+              % (', '.join(os.path.basename(z) for z in group), n), file=sys.stderr)
+    zips = [z for z in zips if student_name(z) not in clashes]
     if roster is not None:
-        problem = gradebook.describe(roster, names, args.roster_key, args.missing)
+        problem = gradebook.describe(roster, [student_name(z) for z in zips] + sorted(clashes),
+                                     args.roster_key, args.missing)
         if problem:      # said now, so that a long grading can be stopped; an error at the end
             print('warning: %s' % problem, file=sys.stderr)
     rubric = grader.load_rubric(grader_root=ROOT)
@@ -219,8 +242,10 @@ def main(argv=None):
     try:
         box = sandbox.choose('none' if args.trusted else args.sandbox)
         os.makedirs(out, exist_ok=True)
+        # A private held-out set too: no student may see the images they are scored on.
         sandbox.check_private(box, [os.path.join(ROOT, 'staff'), folder, out]
-                              + ([args.starter] if args.starter else []))
+                              + ([args.starter] if args.starter else [])
+                              + ([args.heldout] if args.heldout else []))
         key = grader_key(out)
         heldout = A.current().load_data(ROOT, args.heldout) if args.heldout else None
     except (sandbox.SandboxUnavailable, OSError, ValueError, KeyError) as e:
@@ -230,6 +255,8 @@ def main(argv=None):
         print('grade: one submission at a time as the sandbox user (without bubblewrap)')
         args.jobs = 1
     print('sandbox: %s' % box.describe())
+    _atomic_write_text(os.path.join(out, 'sandbox.txt'), 'The last run graded in the sandbox: '
+                       '%s (each result in results/ names its own)\n' % box.describe())
 
     with tempfile.TemporaryDirectory(prefix='cs231n-grade-') as tmp:
         starter = args.starter
@@ -254,8 +281,14 @@ def main(argv=None):
             print('grade: %s' % e, file=sys.stderr)
             return 1
         stored, todo = dict(plan.done), plan.todo
+        for n, group in sorted(clashes.items()):
+            stored[group[0]] = store(plan.base, group[0], None, fp, key, grader.refused(
+                n, rubric, 'Not graded: %d zips map to the student name %s (%s); keep one zip '
+                'per student' % (len(group), n, ', '.join(os.path.basename(z) for z in group))),
+                rubric)
         print('%d submissions in %s: %d already graded, %d to grade with %d job(s); rubric '
-              'total %g' % (len(zips), folder, len(stored), len(todo), args.jobs, rubric.total))
+              'total %g' % (len(zips) + len(clashes), folder, len(stored) - len(clashes),
+                            len(todo), args.jobs, rubric.total))
         if plan.staged:
             print('regrade: the previous grades stay in place until every submission has its '
                   'new result (in %s)' % plan.base)
@@ -263,8 +296,8 @@ def main(argv=None):
             from tqdm import tqdm
         except ImportError:  # tqdm is a dependency; a plain count otherwise
             tqdm = None
-        bar = tqdm(total=len(zips), initial=len(stored), unit='submission', dynamic_ncols=True,
-                   disable=args.no_progress) if tqdm else None
+        bar = tqdm(total=len(zips), initial=len(stored) - len(clashes), unit='submission',
+                   dynamic_ncols=True, disable=args.no_progress) if tqdm else None
         started = time.monotonic()
         interrupted = False
         from cs231n._files import terminate_as_interrupt
@@ -298,20 +331,22 @@ def main(argv=None):
         changes = None
         if complete:       # a regrade is put in place now, its changes in changes.csv
             try:
-                changes = regrade.complete(out, plan, len(zips), lambda s: hmac.compare_digest(
-                    str(s.get('signature', '')), signature(s, key)))
+                changes = regrade.complete(out, plan, len(zips) + len(clashes),
+                                           lambda s: hmac.compare_digest(
+                                               str(s.get('signature', '')), signature(s, key)))
             except (OSError, ValueError) as e:
                 print('grade: the new grades could not be put in place (%s); the same command '
                       'finishes it' % e, file=sys.stderr)
                 return 1
         wrote_csv = complete or not plan.staged
         if wrote_csv:
-            write_csv(out, rubric, [stored[z] for z in zips if z in stored])
+            write_csv(out, rubric, list(stored.values()))
         gradebook_path = gradebook_error = None
         if complete and roster is not None:
             try:
-                gradebook_path = gradebook.write(out, roster, {student_name(z): stored[z]
-                                                               for z in zips}, rubric, args)
+                gradebook_path = gradebook.write(out, roster, {s['student']: s
+                                                               for s in stored.values()},
+                                                 rubric, args)
             except gradebook.GradebookError as e:
                 gradebook_error = str(e)
         report_path = None
@@ -320,7 +355,7 @@ def main(argv=None):
             report_started = time.monotonic()
             try:
                 report_path = report.write_report(
-                    out, rubric, [stored[z] for z in zips if z in stored],
+                    out, rubric, list(stored.values()),
                     {student_name(z): z for z in zips}, starter,
                     changes=regrade.load_changes(out),
                     references=[os.path.abspath(d) for d in args.compare_with] or None)
@@ -347,6 +382,9 @@ def main(argv=None):
     if gradebook_path:
         print('wrote %s (%d students, for Canvas\'s gradebook import)'
               % (gradebook_path, len(roster)))
+    print('grading process: peak memory %.0f MB (bound %d MB with %d job(s): %d + %d per '
+          'submission)' % (grader.peak_memory_mb(), grader.memory_bound_mb(args.jobs), args.jobs,
+                           grader.BASE_MB, grader.submission_mb()))
     if gradebook_error:
         print(gradebook_error, file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ import time
 
 from . import api, assignment as A, rubric as RUB, sandbox as SB, session, submission
 from .api import Fail
+from .sandbox import GraderError
 
 GRADER_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # What the engine itself imports from outside staff/grading (relative to GRADER_ROOT).
@@ -39,6 +40,7 @@ class PartResult:
         self.passed, self.message = passed, message
         self.output, self.output_bytes, self.seconds = output, output_bytes, seconds
         self.mistakes = list(mistakes)     # (key, message) of the known mistakes recognised
+        self.flag = None                   # why a person should look at it, or None
 
     @property
     def score(self):
@@ -65,6 +67,50 @@ class GradeResult:
     def mistakes(self):
         """{part name: [[key, message], ...]} of the known mistakes recognised."""
         return {p.name: [list(m) for m in p.mistakes] for p in self.parts if p.mistakes}
+
+    def flags(self):
+        """{part name: why a person should look at it} (none changes a score)."""
+        return {p.name: p.flag for p in self.parts if p.flag}
+
+
+# The grading process's memory. BASE_MB: what it holds for itself (the interpreter, numpy,
+# the grader and the hidden tests, the held-out images, the worker threads), measured with
+# room to spare. What one submission can add is bounded by the limits, whatever it holds:
+MB = 1024 * 1024
+BASE_MB = 160
+
+
+def submission_mb():
+    """The most one submission can add to the grading process's memory, in MB: its
+    files (submission.MAX_READ), and the largest of reading one of them (MAX_FILE more,
+    for a moment), running its parts (session.MAX_DATA kept, three times over while
+    it is judged, and a message being parsed: at most 12 times MAX_MESSAGE with its
+    values), and grading the rubric's other lines (the assignment's ITEM_MEMORY_MB)."""
+    from . import protocol
+    parts = 3 * session.MAX_DATA + 12 * protocol.MAX_MESSAGE
+    items = getattr(A.current(), 'ITEM_MEMORY_MB', 0) * MB
+    return (submission.MAX_READ + max(submission.MAX_FILE, parts, items)) // MB
+
+
+def memory_bound_mb(jobs=1):
+    """The documented bound on the grading process's peak memory with `jobs` submissions
+    graded at once, in MB."""
+    return BASE_MB + jobs * submission_mb()
+
+
+def peak_memory_mb():
+    """The grading process's peak resident memory so far, in MB: VmHWM, the high-water
+    mark of its own memory (getrusage's ru_maxrss would also count what the process
+    that started it held before the exec)."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def load_parts(grader_root=GRADER_ROOT):
@@ -174,12 +220,19 @@ def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT,
 
     assignment = A.current()
     salt = secrets.token_bytes(16)
+    points = {item.name: item.points for item in rubric.items}
+    judged = {}
+
+    def judge(name, run):
+        # Each part is judged as soon as it ends: only one part's results are kept at a time.
+        judged[name] = judge_part(parts[name], run, points[name])
+
     workspace = tempfile.mkdtemp(prefix='cs231n-grading-', dir=workdir)
     try:
         notes += submission.build_workspace(starter_dir, files, workspace)
         with api.case_salt(salt):
-            runs, report = session.run_parts(workspace, groups_of(rubric, parts), parts,
-                                             settings, box, assignment, python)
+            _, report = session.run_parts(workspace, groups_of(rubric, parts), parts, settings,
+                                          box, assignment, python, on_done=judge)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
     results = []
@@ -188,10 +241,18 @@ def grade(path, starter_dir, rubric=None, student=None, grader_root=GRADER_ROOT,
     with api.case_salt(salt):
         for item in rubric.items:
             if item.kind == 'part':
-                results.append(judge_part(parts[item.name], runs[item.name], item.points))
-            else:
-                passed, message = assignment.grade_item(item, files, heldout)
-                results.append(PartResult(item.name, item.kind, item.points, passed, message))
+                results.append(judged[item.name])
+                continue
+            try:
+                graded = assignment.grade_item(item, files, heldout)
+            except (KeyboardInterrupt, GraderError):
+                raise
+            except Exception as e:  # noqa: BLE001 the student's files cost this line only
+                graded = False, 'your files for %s could not be graded (%s: %s)' % (
+                    item.name, type(e).__name__, str(e)[:300])
+            part = PartResult(item.name, item.kind, item.points, graded[0], graded[1])
+            part.flag = graded[2] if len(graded) > 2 else None
+            results.append(part)
     result = GradeResult(student, results, notes, seconds=time.monotonic() - started)
     result.sandbox = dict(report, kind=box.describe())
     return result

@@ -67,7 +67,10 @@ def main(argv=None):
 
     # Written by this process alone, after every process of the student's is gone;
     # also when the grader fails or is stopped (always.py).
-    return always.write_always(out, grade, lambda kind, text: _failed(text), results.validate)
+    status = always.write_always(out, grade, lambda kind, text: _failed(text), results.validate)
+    print('grading process: peak memory %.0f MB (bound %d MB)' % (
+        grader.peak_memory_mb(), grader.memory_bound_mb(1)), file=sys.stderr)
+    return status
 
 
 if __name__ == '__main__':

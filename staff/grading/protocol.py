@@ -8,6 +8,12 @@ travel as references: {"__ref__": EXPR} names an object the executor holds
 (executor.py resolves it), {"__token__": N} a cache that a reference layer
 keeps in the grading process (session.py).
 
+Bounds: a message holds at most MAX_MESSAGE bytes, MAX_VALUES JSON values
+and MAX_DEPTH levels of nesting, checked on the bytes before they are parsed
+(json_shape; a message under SMALL bytes cannot hold more values, and json
+refuses deep nesting with RecursionError), so that parsing one costs at most a
+small multiple of its size.
+
 This file and executor.py are all of the grader that the sandbox sees.
 """
 import base64
@@ -15,12 +21,18 @@ import io
 import json
 import math
 import numbers
+import re
 import struct
 
 import numpy as np
 
 HEADER = struct.Struct('>I')
-MAX_MESSAGE = 64 * 1024 * 1024
+MAX_MESSAGE = 4 * 1024 * 1024    # the largest honest message is about 320 KB
+MAX_VALUES = 100_000             # JSON values in one message (honest: a few hundred)
+MAX_DEPTH = 100                  # nesting (encode_value refuses more than 20 levels of values)
+SMALL = 64 * 1024                # a message this small is parsed unchecked: 32,768 values at most
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b'[]{}')
 
 
 class ProtocolError(ValueError):
@@ -113,10 +125,47 @@ def decode_value(value, depth=0, special=None):
     return value
 
 
+def json_shape(data, max_values=MAX_VALUES, max_depth=MAX_DEPTH):
+    """Upper bounds on (the JSON values, the levels of nesting) of the JSON text `data`
+    (bytes), without parsing it; exact enough to tell whether they are within the
+    limits given.
+
+    Commas, colons and opening brackets bound the number of values, and opening
+    brackets the nesting; counted over the raw bytes they are upper bounds (base64,
+    which carries the arrays, holds none of those characters). Only when a bound is
+    over its limit is the nesting computed, and then the strings taken out."""
+    def count(text):
+        opens = text.count(b'[') + text.count(b'{')
+        values = 1 + opens + text.count(b',') + text.count(b':')
+        if opens <= max_depth:      # each level of nesting needs an opening bracket
+            return values, opens
+        brackets = np.frombuffer(text.translate(None, _NOT_BRACKETS), dtype=np.uint8)
+        steps = np.where((brackets == ord('[')) | (brackets == ord('{')), 1, -1)
+        return values, int(np.cumsum(steps).max())
+    values, depth = count(data)
+    if values > max_values or depth > max_depth:
+        values, depth = count(_STRING.sub(b'0', data))
+    return values, depth
+
+
+def check_json(data, what='message', max_values=MAX_VALUES, max_depth=MAX_DEPTH):
+    """Raise ProtocolError if the JSON text `data` holds more values or nests deeper
+    than the limits (before anything parses it)."""
+    data = bytes(data)
+    if len(data) < 2 * max_values and data.count(b'[') + data.count(b'{') <= max_depth:
+        return      # within the limits, whatever it holds
+    values, depth = json_shape(data, max_values, max_depth)
+    if values > max_values:
+        raise ProtocolError('%s holds about %d JSON values (at most %d)' % (what, values,
+                                                                              max_values))
+    if depth > max_depth:
+        raise ProtocolError('%s nests %d levels deep (at most %d)' % (what, depth, max_depth))
+
+
 def frame(message):
     data = json.dumps(message, allow_nan=False).encode('utf-8')
     if len(data) > MAX_MESSAGE:
-        raise ProtocolError('message of %d bytes' % len(data))
+        raise ProtocolError('a message of %d bytes (at most %d)' % (len(data), MAX_MESSAGE))
     return HEADER.pack(len(data)) + data
 
 
@@ -137,10 +186,12 @@ class Reader:
                 break
             raw = bytes(self.buf[HEADER.size:HEADER.size + n])
             del self.buf[:HEADER.size + n]
+            if n > SMALL:
+                check_json(raw)
             try:
                 msg = json.loads(raw.decode('utf-8'))
-            except ValueError as e:
-                raise ProtocolError('not JSON: %s' % e)
+            except (ValueError, RecursionError) as e:     # nested too deep: RecursionError
+                raise ProtocolError('not JSON: %s' % str(e)[:200])
             if not isinstance(msg, dict):
                 raise ProtocolError('not a JSON object')
             out.append(msg)

@@ -7,6 +7,8 @@ OUT/report.html holds, for the staff:
   embedded as PNG data: the page opens from disk, with no server and no network);
 - the named mistakes (the assignment's name_mistakes), ranked by how many students
   made them, with the students;
+- the sandbox that graded, and what the grader flagged for a person to look at (a
+  saved model that may have trained on the held-out images), never as a verdict;
 - the submissions the grader could not grade, and why;
 - code similarity between the students' solution regions, with copydetect
   (winnowing, as MOSS does): the pairs above a threshold, side by side, with
@@ -39,6 +41,7 @@ OPEN_PAIRS = 3         # shown side by side without a click
 NOISE = 25             # copydetect's noise threshold: shorter matches never count (characters
 GUARANTEE = 30         # of tokenized code); matches this long are always found
 MIN_SHARED = 100       # a pair shares at least this many characters of tokenized code
+MAX_TEXT = 256 * 1024  # characters of one student's regions compared (the first ones)
 
 
 # ---------------------------------------------------------------------------
@@ -80,7 +83,7 @@ def solution_text(files, starter):
             chunks.append('# %s: %s (part %d)\n' % (rel, region.function or 'module level',
                                                      region.part))
             chunks.append(''.join(body).strip('\n') + '\n\n')
-    return ''.join(chunks)
+    return ''.join(chunks)[:MAX_TEXT]
 
 
 @functools.lru_cache(maxsize=64)
@@ -343,7 +346,8 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
     documents, unread = {}, []
     for student, path in sorted(submissions.items()):
         try:
-            files, _ = SUB.read_submission(path)
+            # Only the code, read as the grader reads it (bounded: submission.py).
+            files, _ = SUB.read_submission(path, only=list(starter))
             documents[student] = solution_text(files, starter)
         except SUB.Refused as e:
             unread.append((student, str(e)))
@@ -367,6 +371,9 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
                                '%.1f' % np.median(totals) if totals else '-',
                                '%.1f' % np.mean(totals) if totals else '-')]
 
+    kinds = collections.Counter(s.get('sandbox') or 'none recorded' for s in graded)
+    parts.append('<p>Sandbox: %s.</p>' % _e('; '.join('%s (%d)' % kv for kv in sorted(
+        kinds.items())) or 'nothing was graded'))
     parts.append('<h2>Scores</h2>')
     if graded:
         parts.append('<p><img alt="distribution of the totals" src="%s"></p>'
@@ -387,6 +394,18 @@ def write_report(out_dir, rubric, stored, submissions, starter_dir, threshold=TH
              '<br>'.join(_e(m) for m in ms), _e(', '.join(st))) for k, ms, p, st in counts]))
     else:
         parts.append('<p>No known mistake was recognised.</p>')
+
+    parts.append('<h2>Flagged for a person to look at</h2>')
+    flagged = [(s['student'], item, why) for s in stored
+               for item, why in sorted((s.get('flags') or {}).items())]
+    if flagged:
+        parts.append('<p class="note">Never a verdict: what the grader found implausible (a '
+                     'saved model that scores far better on the held-out images than on the '
+                     'training images may have trained on them). The scores stand.</p>')
+        parts.append(_table(['student', 'item', 'why'], [(_e(st), _e(item), _e(why))
+                                                         for st, item, why in sorted(flagged)]))
+    else:
+        parts.append('<p>Nothing was flagged.</p>')
 
     parts.append('<h2>Not graded</h2>')
     missing = ungraded(stored, submissions)

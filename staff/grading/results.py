@@ -71,9 +71,17 @@ def gradescope(result, visibility='visible'):
         lines += ['  - ' + m for m in named]
     lines.append('Only the code between the START and END OF YOUR CODE lines is graded, spliced '
                  'into a fresh copy of the starter.')
+    if sandbox_line(result):
+        lines.append(sandbox_line(result))
     return {'score': round(result.total, 4), 'execution_time': int(round(result.seconds)),
             'output': _clip('\n'.join(lines)), 'visibility': 'visible',
             'stdout_visibility': 'hidden', 'tests': tests}
+
+
+def sandbox_line(result):
+    """Which sandbox ran the student's code, in one line ('' if none ran it)."""
+    kind = (getattr(result, 'sandbox', None) or {}).get('kind')
+    return 'Your code ran in the sandbox: %s.' % kind if kind else ''
 
 
 def feedback(result):
@@ -90,6 +98,8 @@ def feedback(result):
         if not p.passed or p.output or p.message != 'passed':
             for line in test_output(p).splitlines():
                 lines.append('       ' + line)
+    if sandbox_line(result):
+        lines += ['', sandbox_line(result)]
     return '\n'.join(lines) + '\n'
 
 

@@ -22,16 +22,72 @@ against, say, the masks the student's own dropout drew.
 
 run_parts() runs groups of parts, each group in its own executor (a fresh
 one after a part hangs, crashes or floods the output), and returns what
-each part's probe emitted, or why it was stopped.
+each part's probe emitted, or why it was stopped (or hands each part to a
+judge as soon as it ends, so that only one part's results are kept at a time).
+
+Bounds: a part is charged the CPU time of its executor (sandbox.Deadline),
+keeps at most MAX_DATA bytes of what the student's code sent back (results,
+records, the caches of the staff layers), and the staff layers answer at most
+MAX_CALLBACKS calls, each asking for no more work than the part's own inputs
+justify (work()).
 """
 import contextlib
 import time
 
+import numpy as np
+
 from . import protocol
 from .api import Fail
-from .sandbox import ChildFailure, Child, GraderError, describe_exit
+from .sandbox import WALL_FACTOR, ChildFailure, Child, Deadline, GraderError, describe_exit
 
 KEEP_OUTPUT = 4000          # characters of a part's output kept for the feedback
+MAX_DATA = 32 * 1024 * 1024  # bytes a part keeps of what the student's code sent (honest: 4 MB)
+MAX_RECORDS = 10_000        # calls recorded in one part (honest: a few dozen)
+MAX_CALLBACKS = 10_000      # calls of the staff layers in one part (honest: about 50)
+MIN_WORK = 1 << 20          # numbers a staff layer may compute in one call, at least
+WORK_FACTOR = 16            # ... or this many times the largest array the probe sent
+
+
+def size_of(value):
+    """Bytes a decoded value holds, roughly (arrays exactly, plus a fixed cost for
+    every Python object)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes + 112
+    if isinstance(value, (str, bytes)):
+        return len(value) + 64
+    if isinstance(value, dict):
+        return 240 + sum(size_of(k) + size_of(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return 64 + sum(8 + size_of(v) for v in value)
+    return 32
+
+
+def arrays_in(value, depth=0):
+    """The arrays in a decoded value (lists, tuples and dicts searched)."""
+    if isinstance(value, np.ndarray):
+        yield value
+    elif depth < 25 and isinstance(value, (list, tuple)):
+        for v in value:
+            yield from arrays_in(v, depth + 1)
+    elif depth < 25 and isinstance(value, dict):
+        for v in value.values():
+            yield from arrays_in(v, depth + 1)
+
+
+def work(arrays):
+    """An upper bound on the numbers a layer computes from these arrays: the largest
+    of them, their broadcast shape (elementwise work), and the square of the
+    longest axis (a product of two matrices)."""
+    arrays = list(arrays)
+    if not arrays:
+        return 0
+    largest = max(a.size for a in arrays)
+    ndim = max(a.ndim for a in arrays)
+    broadcast = 1
+    for axis in range(1, ndim + 1):
+        broadcast *= max(a.shape[-axis] if a.ndim >= axis else 1 for a in arrays)
+    longest = max(max(a.shape) if a.ndim else 1 for a in arrays)
+    return max(largest, broadcast, longest * longest)
 
 
 class StudentError(Exception):
@@ -48,9 +104,18 @@ class PartRun:
         self.output = ''
         self.output_bytes = 0
         self.seconds = 0.0
+        self.cpu_seconds = 0.0      # what the part was charged (sandbox.Deadline)
+        self.received = 0           # bytes kept of what the student's code sent
         self.last_call = None
         self.mode = None
         self.output_limit = None
+
+    def keep(self, value):
+        """Count value against the part's MAX_DATA; stop the part when it is over."""
+        self.received += size_of(value)
+        if self.received > MAX_DATA:
+            raise ChildFailure('data')
+        return value
 
     def add_output(self, data):
         self.output_bytes += len(data)
@@ -108,6 +173,8 @@ class Session:
         self.mode = None
         self.records = []
         self.caches = {}
+        self.callbacks = 0
+        self.largest_sent = 0       # elements of the largest array sent to the executor
 
     # -- what probes call ----------------------------------------------------
     def module(self, name):
@@ -129,7 +196,7 @@ class Session:
         """value with every Remote in it replaced by a copy of what it names."""
         if isinstance(value, Remote):
             reply = self._send({'op': 'fetch', 'obj': value._expr})
-            return protocol.decode_value(reply.get('value'))
+            return self.run.keep(protocol.decode_value(reply.get('value')))
         if isinstance(value, dict):
             return {k: self.fetch(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
@@ -170,6 +237,8 @@ class Session:
             if isinstance(v, Remote):
                 return {'__ref__': v._expr}
             return None
+        for a in arrays_in(value):
+            self.largest_sent = max(self.largest_sent, a.size)
         return protocol.encode_value(value, other=other)
 
     def _send(self, command):
@@ -181,8 +250,10 @@ class Session:
     def _on_event(self, msg):
         if msg['event'] == 'record':
             if self.mode == 'own':
-                self.records.append({k: protocol.decode_value(msg.get(k))
-                                     for k in ('fn', 'mode', 'x', 'out')})
+                if len(self.records) >= MAX_RECORDS:
+                    raise ChildFailure('data')
+                self.records.append(self.run.keep({k: protocol.decode_value(msg.get(k))
+                                                   for k in ('fn', 'mode', 'x', 'out')}))
             return None
         return self._answer_callback(msg)
 
@@ -192,16 +263,27 @@ class Session:
         if self.mode != 'reference' or name not in self.references:
             return {'op': 'raise', 'message': 'the staff layers answer only while the grader '
                                               'runs your net with them'}
+        self.callbacks += 1
+        if self.callbacks > MAX_CALLBACKS:
+            return {'op': 'raise', 'message': 'staff %s: refused: your code called the staff '
+                    'layers more than %d times in this test' % (name, MAX_CALLBACKS)}
         try:
             args = protocol.decode_value(msg.get('args'), special=self._cache_of)
             kwargs = protocol.decode_value(msg.get('kwargs'), special=self._cache_of)
+            # Work out of proportion to the test is refused before it is done.
+            needed = work(arrays_in([args, kwargs]))
+            allowed = max(MIN_WORK, WORK_FACTOR * self.largest_sent)
+            if needed > allowed:
+                return {'op': 'raise', 'message': 'staff %s: refused: arguments of these shapes '
+                        'could make it compute %d numbers, out of proportion to this test (at '
+                        'most %d)' % (name, needed, allowed)}
             result = self.references[name](*args, **kwargs)
         except Exception as e:   # the student's net called a layer with unusable arguments
             return {'op': 'raise', 'message': 'staff %s: %s: %s' % (name, type(e).__name__,
                                                                       str(e)[:300])}
         if name.endswith('_forward') and isinstance(result, tuple) and len(result) == 2:
             token = len(self.caches) + 1
-            self.caches[token] = result[1]
+            self.caches[token] = self.run.keep(result[1])
             result = (result[0], _Token(token))
         updates = {str(i): a for i, a in enumerate(args) if isinstance(a, dict)}
         encode = lambda v: protocol.encode_value(  # noqa: E731
@@ -225,9 +307,18 @@ class _Token:
 
 def _reason(failure, timeout, output_limit):
     if failure.kind == 'timeout':
-        return 'stopped after %g s (time limit): an infinite loop, or far too slow' % timeout
+        deadline = failure.detail
+        if isinstance(deadline, Deadline) and deadline.expired_by == 'wall':
+            return ('stopped after %g s without finishing (time limit: %g s of CPU time, %g s '
+                    'in all): it waited or slept, or was far too slow'
+                    % (deadline.wall, timeout, deadline.wall))
+        return 'stopped after %g s of CPU time (time limit): an infinite loop, or far too slow' \
+            % timeout
     if failure.kind == 'output':
         return 'stopped: printed more than %d KB' % (output_limit // 1024)
+    if failure.kind == 'data':
+        return ('stopped: your code sent back more than %d MB (or %d recorded calls) in this '
+                'test' % (MAX_DATA >> 20, MAX_RECORDS))
     if failure.kind == 'protocol':
         return ('stopped: the grading channel was corrupted (%s); does your code write to file '
                 'descriptors it did not open?' % failure.detail)
@@ -239,10 +330,13 @@ def _short(error):
         return 'hung'
     if error.startswith('stopped: printed'):
         return 'printed too much'
+    if error.startswith('stopped: your code sent back'):
+        return 'sent back too much'
     return 'crashed the grading process'
 
 
-def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=None):
+def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=None,
+              on_done=None):
     """Run the probes of `groups` (lists of part names) on the workspace.
 
     Each group runs in executors of its own, so that nothing the student's code
@@ -255,6 +349,8 @@ def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=No
       submission_timeout)
     - sandbox: a sandbox.Sandbox; assignment: the assignment (assignment.py): its
       STUDENT_MODULES and REFERENCES
+    - on_done(name, run): called with each PartRun as soon as its part ends (a
+      judge); its data is dropped after
 
     Returns ({part name: PartRun}, the executor's report on its limits).
     """
@@ -264,26 +360,33 @@ def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=No
     runs = {name: PartRun(name) for group in groups for name in group}
     quarantine = {}
     started = time.monotonic()
+    spent = 0.0                 # seconds charged to the parts so far
     report = {}
 
     def new_child(group):
+        nonlocal started
         job = {'memory_mb': settings['memory_mb'], 'file_mb': settings['file_mb'],
                'cpu_seconds': int(timeout * len(group) + 120), 'quarantine': dict(quarantine),
                'modules': list(assignment.STUDENT_MODULES)}
-        return Child(sandbox, workspace, job, python)
+        child = Child(sandbox, workspace, job, python)
+        started += child.waited         # waiting for another grader is not the student's time
+        return child
 
     # With namespaces every group's executor starts now: they import numpy side by
     # side. As the sandbox user one runs at a time: stopping one kills every
     # process of that user, and two at once could talk to each other.
     together = sandbox.kind != 'user'
-    children = [new_child(group) if together else None for group in groups]
+    children = [None] * len(groups)
     try:
+        for k, group in enumerate(groups if together else ()):
+            children[k] = new_child(group)
         for k, group in enumerate(groups):
             startup_failures = 0
             for name in group:
                 run = runs[name]
-                if time.monotonic() - started > budget:
+                if spent > budget or time.monotonic() - started > budget * WALL_FACTOR:
                     run.error = 'not run: the submission used up its %d s of grading time' % budget
+                    _done(on_done, name, run)
                     continue
                 child = children[k]
                 if child is None:
@@ -291,8 +394,7 @@ def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=No
                 run.output_limit = output_limit
                 child.output_sink = run.add_output
                 part_started = time.monotonic()
-                S = Session(child, run, part_started + timeout, quarantine,
-                            assignment.REFERENCES)
+                S = Session(child, run, None, quarantine, assignment.REFERENCES)
                 try:
                     try:
                         child.start()
@@ -301,15 +403,17 @@ def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=No
                         children[k] = None
                         startup_failures += 1
                         if startup_failures >= 2:
+                            said = child.startup_output.decode('utf-8', 'replace') + \
+                                run.output
                             raise GraderError('the grading executor did not start: %s (%s)'
                                               % (_reason(e, timeout, output_limit),
-                                                 child.startup_output.decode('utf-8', 'replace')
-                                                 [-1000:]))
+                                                 said[-1000:]))
                         children[k] = child = new_child(group)
                         child.output_sink = run.add_output
                         S.child = child
                         child.start()
                     report = child.report or report
+                    S.deadline = Deadline(timeout, child)
                     parts[name].probe_fn(S)
                 except StudentError as e:
                     run.data['__error__'] = str(e)
@@ -333,11 +437,37 @@ def run_parts(workspace, groups, parts, settings, sandbox, assignment, python=No
                 finally:
                     child.output_sink = None
                     run.seconds = time.monotonic() - part_started
+                    if S.deadline is not None:
+                        run.cpu_seconds = S.deadline.charged()
+                    spent += run.cpu_seconds if S.deadline is not None else run.seconds
+                    S.records, S.caches = [], {}
+                _done(on_done, name, run)
             if children[k] is not None:
                 children[k].stop()
                 children[k] = None
-    finally:
-        for child in children:
-            if child is not None:
-                child.stop()
+    except BaseException:
+        _stop(children, quietly=True)
+        raise
+    _stop(children)
     return runs, report
+
+
+def _stop(children, quietly=False):
+    """Stop every child, even if stopping one fails; then raise the first failure
+    (unless quietly: another exception is on its way already)."""
+    errors = []
+    for child in children:
+        if child is not None:
+            try:
+                child.stop()
+            except GraderError as e:
+                errors.append(e)
+    if errors and not quietly:
+        raise errors[0]
+
+
+def _done(on_done, name, run):
+    """Hand a finished part to its judge; keep only the verdict's inputs it needs no more."""
+    if on_done is not None:
+        on_done(name, run)
+        run.data = {}

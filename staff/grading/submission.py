@@ -6,86 +6,104 @@ models), or a folder holding its files (Gradescope extracts an uploaded zip into
 /autograder/submission), or a folder holding one such zip. Nothing of it is
 ever extracted to disk as it is: the grader reads the few files it needs
 into memory, after refusing the whole zip if any member is unsafe (an
-absolute path, a `..` component, a symlink, an encrypted member, a member or
-a total over the size limits).
+absolute path, a `..` component, a symlink, an encrypted member, a member
+compressed otherwise than stored or deflated, a member or a total over the
+size limits). Each file is read in chunks against its own limit (MAX_CODE,
+MAX_NOTEBOOK, MAX_FILE) and the submission's (MAX_READ); a file over its
+limit is not read, with a note (safezip.py). From a folder only regular
+files are read: a file the grader needs that is a link, a FIFO or a device
+refuses the submission, and nothing else is opened.
 
 Only the bodies of the solution regions count: each is spliced, by function
 name and part, into a fresh copy of the pristine starter's file, so that
 edits outside the regions (the given code, the checks, the tests) change
 nothing. A region whose code does not compile stays a stub.
 """
+import errno
 import os
-import re
 import shutil
 import stat
 import zipfile
 
 from staff.release import regions as R
 
-from . import assignment as A
+from . import assignment as A, safezip
 
-MAX_MEMBER = 64 * 1024 * 1024
-MAX_TOTAL = 256 * 1024 * 1024
-MAX_MEMBERS = 5000
-MAX_CODE = 2 * 1024 * 1024
+MAX_MEMBER = 64 * 1024 * 1024     # any member of the zip (never read beyond the files below)
+MAX_TOTAL = 256 * 1024 * 1024     # all members together, as declared
+MAX_MEMBERS = 5000                # members of a zip, or files in a submission folder
+MAX_CODE = 2 * 1024 * 1024        # a .py file the grader reads
+MAX_NOTEBOOK = 8 * 1024 * 1024    # a notebook
+MAX_FILE = 64 * 1024 * 1024       # any other file it reads (a saved model)
+MAX_READ = 128 * 1024 * 1024      # everything it reads from one submission, together
 
 
 class Refused(Exception):
     """The submission cannot be graded; the message says why."""
 
 
-def _unsafe(name):
-    if '\0' in name:
-        return 'a NUL byte in the name'
-    if name.startswith(('/', '\\')) or re.match(r'^[A-Za-z]:', name):
-        return 'an absolute path'
-    if '..' in re.split(r'[\\/]+', name):
-        return 'a ".." component'
-    return None
+def file_limit(rel):
+    """The most bytes the grader reads of the submission's file `rel`."""
+    if rel.endswith('.py'):
+        return MAX_CODE
+    if rel.endswith('.ipynb'):
+        return MAX_NOTEBOOK
+    return MAX_FILE
 
 
-def read_zip(path):
-    """{relative path: bytes} of the files the grader needs, and notes."""
+def _reading_order(wanted):
+    """The files to read, smallest limit first: the code before the models."""
+    return sorted(wanted, key=lambda rel: (file_limit(rel), rel))
+
+
+def _too_big(rel, size, notes):
+    notes.append('%s: %d bytes, over the limit of %d; not read' % (rel, size, file_limit(rel)))
+
+
+def _over_budget(rel, notes):
+    notes.append('%s: not read: the files read from one submission may hold %d MB in all'
+                 % (rel, MAX_READ >> 20))
+
+
+def read_zip(path, only=None):
+    """{relative path: bytes} of the files the grader needs (or of `only`), and notes.
+
+    path: a zip's path, or a binary file object holding one."""
+    name = os.path.basename(path) if isinstance(path, str) else 'the submission'
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise Refused('%s is not a readable zip file (%s)' % (os.path.basename(path), e))
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise Refused('%s is not a readable zip file (%s)' % (name, e))
     with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise Refused('the zip has %d members (at most %d)' % (len(infos), MAX_MEMBERS))
-        total = 0
-        for info in infos:
-            why = _unsafe(info.filename)
-            mode = info.external_attr >> 16
-            if why is None and stat.S_ISLNK(mode):
-                why = 'a symbolic link'
-            if why is None and info.flag_bits & 0x1:
-                why = 'an encrypted member'
-            if why is None and info.file_size > MAX_MEMBER:
-                why = 'a member of %d bytes (at most %d)' % (info.file_size, MAX_MEMBER)
-            if why:
-                raise Refused('unsafe zip member %r: %s; make the zip with '
-                              '"python -m tools.collect_submission"' % (info.filename[:200], why))
-            total += info.file_size
+        try:
+            infos = safezip.check_members(zf, MAX_MEMBERS, MAX_MEMBER)
+        except safezip.UnsafeZip as e:
+            raise Refused('unsafe zip: %s; make the zip with "python -m '
+                          'tools.collect_submission"' % e)
+        total = sum(i.file_size for i in infos)
         if total > MAX_TOTAL:
             raise Refused('the zip unpacks to %d bytes (at most %d)' % (total, MAX_TOTAL))
         names = {i.filename.replace('\\', '/'): i for i in infos if not i.is_dir()}
-        wanted, notes = _locate(list(names))
-
-        def read(name):
-            with zf.open(names[name]) as f:
-                data = f.read(MAX_MEMBER + 1)
-            if len(data) > MAX_MEMBER:
-                raise Refused('zip member %r is larger than it claims' % name)
-            return data
+        wanted, notes = _locate(list(names), only)
+        budget = safezip.Budget(MAX_READ)
+        files = {}
         try:
-            return {rel: read(name) for rel, name in wanted.items()}, notes
-        except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as e:
+            for rel in _reading_order(wanted):
+                info = names[wanted[rel]]
+                if info.file_size > file_limit(rel):
+                    _too_big(rel, info.file_size, notes)
+                elif info.file_size > budget.left:
+                    _over_budget(rel, notes)
+                else:
+                    files[rel] = safezip.read_member(zf, info, file_limit(rel), budget)
+        except safezip.UnsafeZip as e:
             raise Refused('the zip is damaged: %s' % e)
+        except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, ValueError) as e:
+            raise Refused('the zip is damaged: %s' % e)
+        return files, notes
 
 
-def _locate(names):
+def _locate(names, only=None):
     """{expected path: member name}: the files may sit under a common folder."""
     wanted, notes = {}, []
     anchor = A.current().ANCHOR
@@ -96,7 +114,7 @@ def _locate(names):
             break
     if prefix is None:
         prefix = ''
-    for rel in A.current().FILES:
+    for rel in A.current().FILES if only is None else only:
         if prefix + rel in names:
             wanted[rel] = prefix + rel
             continue
@@ -110,48 +128,116 @@ def _locate(names):
     return wanted, notes
 
 
-def read_folder(folder):
-    """The same from a folder: an extracted submission, or one holding the zip."""
-    folder = os.path.abspath(folder)
+KINDS = ((stat.S_ISLNK, 'a symbolic link'), (stat.S_ISFIFO, 'a FIFO'),
+         (stat.S_ISSOCK, 'a socket'), (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device'))
+
+
+def _kind(mode):
+    for test, what in KINDS:
+        if test(mode):
+            return what
+    return 'not a regular file'
+
+
+def _scan(folder):
+    """({relative path: (path, lstat)} of everything under folder, never following a
+    link, at most MAX_MEMBERS entries and 5 levels deep."""
     found = {}
-    for here, dirs, files in os.walk(folder):
-        depth = os.path.relpath(here, folder).count(os.sep)
-        dirs[:] = [d for d in dirs if depth < 5 and not d.startswith('.') and d != '__MACOSX']
-        for name in files:
-            found[os.path.relpath(os.path.join(here, name), folder).replace(os.sep, '/')] = \
-                os.path.join(here, name)
-    if not any(rel.endswith(A.current().ANCHOR) for rel in found):
-        zips = [rel for rel in found if rel.endswith('.zip')]
+    todo = [(folder, 0)]
+    while todo:
+        here, depth = todo.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError as e:
+            raise Refused('cannot list %s (%s)' % (os.path.relpath(here, folder), e.strerror))
+        for entry in entries:
+            if len(found) >= MAX_MEMBERS:
+                raise Refused('the submission holds more than %d files' % MAX_MEMBERS)
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                if depth < 5 and not entry.name.startswith('.') and entry.name != '__MACOSX':
+                    todo.append((entry.path, depth + 1))
+                continue
+            rel = os.path.relpath(entry.path, folder).replace(os.sep, '/')
+            found[rel] = (entry.path, st)
+    return found
+
+
+def _open_regular(path, rel):
+    """A binary file object of the regular file at path: never a link, a FIFO or a device
+    (opened without following a link or waiting for a writer, then checked)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise Refused('%s is a symbolic link' % rel)
+        raise Refused('cannot open %s (%s)' % (rel, e.strerror))
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise Refused('%s is %s, not a regular file' % (rel, _kind(st.st_mode)))
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, 'rb')
+
+
+def _read_regular(path, rel, limit):
+    with _open_regular(path, rel) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise Refused('%s grew while it was read' % rel)
+    return data
+
+
+def read_folder(folder, only=None):
+    """The same from a folder: an extracted submission, or one holding the zip.
+    Only regular files are read; a file the grader needs that is anything else (a
+    link, a FIFO, a device) refuses the submission."""
+    folder = os.path.abspath(folder)
+    scanned = _scan(folder)
+    regular = {rel: path for rel, (path, st) in scanned.items() if stat.S_ISREG(st.st_mode)}
+    if not any(rel.endswith(A.current().ANCHOR) for rel in scanned):
+        zips = [rel for rel in regular if rel.endswith('.zip')]
         if len(zips) == 1:
-            return read_zip(found[zips[0]])
+            with _open_regular(regular[zips[0]], zips[0]) as f:
+                return read_zip(f, only)
         if len(zips) > 1:
             raise Refused('the submission holds %d zip files (%s) and no %s/ folder; '
                           'submit one zip' % (len(zips), ', '.join(sorted(zips)[:5]),
                                               A.current().PACKAGE))
-    wanted, notes = _locate(list(found))
-    files = {}
+    wanted, notes = _locate(list(scanned), only)
     for rel, name in wanted.items():
-        path = found[name]
-        # No symlink anywhere between the folder and the file.
-        p = path
-        while p != folder and len(p) > len(folder):
-            if os.path.islink(p):
-                raise Refused('%s is a symbolic link' % os.path.relpath(p, folder))
-            p = os.path.dirname(p)
-        if os.path.getsize(path) > MAX_MEMBER:
-            raise Refused('%s has %d bytes (at most %d)' % (name, os.path.getsize(path),
-                                                          MAX_MEMBER))
-        with open(path, 'rb') as f:
-            files[rel] = f.read()
+        mode = scanned[name][1].st_mode
+        if not stat.S_ISREG(mode):
+            raise Refused('%s is %s, not a regular file' % (name, _kind(mode)))
+    budget = safezip.Budget(MAX_READ)
+    files = {}
+    for rel in _reading_order(wanted):
+        name = wanted[rel]
+        size = scanned[name][1].st_size
+        if size > file_limit(rel):
+            _too_big(rel, size, notes)
+        elif size > budget.left:
+            _over_budget(rel, notes)
+        else:
+            files[rel] = _read_regular(regular[name], name, min(file_limit(rel), budget.left))
+            budget.take(len(files[rel]), rel)
     return files, notes
 
 
-def read_submission(path):
+def read_submission(path, only=None):
+    """({relative path: bytes}, notes) of a submission (a zip or a folder): the
+    assignment's FILES, or the paths in `only`."""
     if os.path.isdir(path):
-        return read_folder(path)
-    if not os.path.isfile(path):
+        return read_folder(path, only)
+    try:
+        st = os.lstat(path)
+    except OSError:
         raise Refused('%s does not exist' % path)
-    return read_zip(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise Refused('%s is %s, not a regular file' % (os.path.basename(path), _kind(st.st_mode)))
+    with _open_regular(path, os.path.basename(path)) as f:
+        files, notes = read_zip(f, only)
+    return files, notes
 
 
 # ---------------------------------------------------------------------------

@@ -29,19 +29,21 @@ def teacher(seed=0):
             'W2': r.randn(HIDDEN, 10) / np.sqrt(HIDDEN), 'b2': r.randn(10) * 0.1}
 
 
-def synthetic_heldout(params=None, n=1000, seed=1):
-    """A models.HeldOut whose labels are the teacher's predictions."""
+def synthetic_heldout(params=None, n=1000, seed=1, n_train=MOD.TRAINING_SAMPLE):
+    """A models.HeldOut whose labels are the teacher's predictions (a sample of
+    "training" images too); the teacher reaches 100% here, so the ceiling is 1."""
     params = params or teacher()
     r = np.random.RandomState(seed)
     mean = np.full((3, 32, 32), 127.5)
 
-    def split():
+    def split(n=n):
         X = r.randint(0, 256, size=(n, 3, 32, 32)).astype(np.uint8)
         scores = ref.net_loss(params, X.astype(np.float64) - mean, None, 2, 0.0)
         return X, np.argmax(scores, axis=1).astype(np.int64)
     X_val, y_val = split()
     X_test, y_test = split()
-    return MOD.HeldOut(X_val, y_val, X_test, y_test, mean)
+    X_train, y_train = split(n_train)
+    return MOD.HeldOut(X_val, y_val, X_test, y_test, mean, X_train, y_train, ceiling=1.0)
 
 
 def heldout_file(path, heldout=None):
@@ -49,7 +51,8 @@ def heldout_file(path, heldout=None):
     return path
 
 
-def _saved(model):
+def saved_bytes(model):
+    """The .npz bytes that save_model writes for model."""
     with tempfile.TemporaryDirectory() as tmp:
         path = SM.save_model(model, os.path.join(tmp, 'model.npz'))
         with open(path, 'rb') as f:
@@ -68,7 +71,8 @@ def model_files(params=None):
                      beta1=np.zeros(HIDDEN))
     # Test mode then computes (h - 0) / sqrt(1 - eps + eps) = h: the teacher again.
     bn.bn_params[0].update(running_mean=np.zeros(HIDDEN), running_var=np.full(HIDDEN, 1 - 1e-5))
-    data = {'two_layer_net': _saved(tln), 'fc_net_best': _saved(fcn), 'best_model': _saved(bn)}
+    data = {'two_layer_net': saved_bytes(tln), 'fc_net_best': saved_bytes(fcn),
+            'best_model': saved_bytes(bn)}
     return {path: data[os.path.splitext(os.path.basename(path))[0]] for path in CS.MODELS}
 
 

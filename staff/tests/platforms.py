@@ -1,6 +1,7 @@
 """The graders as the platforms run them, for the grading tests (staff only).
 
     gradescope_layout(tmp_path, bundle)   a temporary root laid out as Gradescope's
+    peak_memory(printed)                  the grading process's peak memory and its bound
     run_autograder(root)                  run_autograder there, as Gradescope does
     prairielearn_layout(base, image)      a temporary /grade laid out as PrairieLearn's
     run_prairielearn(root, image)         the image's entrypoint, as PrairieLearn runs it
@@ -34,7 +35,9 @@ def extract_with_modes(zip_path, dest):
                 os.chmod(os.path.join(dest, info.filename), 0o755)
 
 
-def gradescope_layout(tmp_path, bundle):
+def gradescope_layout(tmp_path, bundle, settings=None):
+    """A Gradescope root under tmp_path with the bundle in source/; settings ({key:
+    value}) are appended to the bundle's rubric (e.g. a shorter part_timeout)."""
     root = tmp_path / 'autograder'
     for d in ('source', 'submission', 'results'):
         (root / d).mkdir(parents=True)
@@ -42,7 +45,19 @@ def gradescope_layout(tmp_path, bundle):
     shutil.copy(str(root / 'source' / 'run_autograder'), str(root / 'run_autograder'))
     # The bundle's held-out CIFAR-10 images, replaced by the ones the test models fit.
     G.heldout_file(str(root / 'source' / 'grader' / MOD.HELDOUT_FILE), HELDOUT)
+    if settings:
+        rubric = root / 'source' / 'grader' / 'staff' / 'assignment' / 'rubric.txt'
+        with open(str(rubric), 'a') as f:
+            f.writelines('setting %s %s\n' % kv for kv in sorted(settings.items()))
     return root
+
+
+def peak_memory(text):
+    """(peak, bound) in MB from what a grader printed ('grading process: peak memory ...')."""
+    import re
+    found = re.search(r'grading process: peak memory (\d+) MB \(bound (\d+) MB', text)
+    assert found, 'the grader did not print its peak memory:\n' + text[-2000:]
+    return int(found.group(1)), int(found.group(2))
 
 
 def run_autograder(root, env=None, signal_after=None):

@@ -281,7 +281,8 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
     assert 'adam-bias-correction' in report and 'carol' in report
     assert table['dave']['total'] == '0' and table['erin']['total'] == '0'
     bob = (out / 'feedback' / 'bob.txt').read_text()
-    assert 'relu_forward' in bob and 'stopped after 3 s' in bob
+    # Charged 3 s of CPU time; on a machine too busy to give it that within 9 s, the backstop.
+    assert 'relu_forward' in bob and re.search(r'stopped after (3 s of CPU time|9 s without)', bob)
     assert 'symbolic link' in (out / 'feedback' / 'dave.txt').read_text()
     assert 'not a readable zip' in (out / 'feedback' / 'erin.txt').read_text()
 
@@ -449,13 +450,13 @@ def test_accuracy_is_verified_from_the_saved_model_not_read(starter, rubric):
     text = read(starter, item.notebook)
     good = fabricate_notebook(text, {item.label: 0.6123}).encode()
     files = {item.notebook: good, item.model: MODEL_FILES[item.model]}
-    passed, message = MOD.grade_accuracy(item, files, HELDOUT)
+    passed, message, _ = MOD.grade_accuracy(item, files, HELDOUT)
     assert passed and '1.0000 on the 1,000 validation images (target 0.58)' in message, message
     assert 'your notebook printed 0.6123' in message
     # A notebook that prints 0.99 beside an untrained model: no points, and named.
     liar = fabricate_notebook(text, {item.label: 0.99}).encode()
     untrained = G.untrained_model_files()[item.model]
-    passed, message = MOD.grade_accuracy(item, {item.notebook: liar, item.model: untrained},
+    passed, message, _ = MOD.grade_accuracy(item, {item.notebook: liar, item.model: untrained},
                                          HELDOUT)
     assert not passed and 'printed "Validation set accuracy: 0.9900"' in message, message
     assert 'does not reach' in message
@@ -463,13 +464,13 @@ def test_accuracy_is_verified_from_the_saved_model_not_read(starter, rubric):
     nb = json.loads(good)
     code = [c for c in nb['cells'] if c['cell_type'] == 'code']
     code[0]['execution_count'], code[1]['execution_count'] = 2, 1
-    passed, message = MOD.grade_accuracy(item, dict(files, **{
+    passed, message, _ = MOD.grade_accuracy(item, dict(files, **{
         item.notebook: json.dumps(nb).encode()}), HELDOUT)
     assert passed and 'not run top to bottom' in message, message
     # No model, or a file that is not one.
-    passed, message = MOD.grade_accuracy(item, {item.notebook: good}, HELDOUT)
+    passed, message, _ = MOD.grade_accuracy(item, {item.notebook: good}, HELDOUT)
     assert not passed and 'saved_models/best_model.npz is not in the submission' in message
-    passed, message = MOD.grade_accuracy(item, {item.model: b'PK\x03\x04 junk'}, HELDOUT)
+    passed, message, _ = MOD.grade_accuracy(item, {item.model: b'PK\x03\x04 junk'}, HELDOUT)
     assert not passed and 'cannot use the saved model' in message, message
 
 

@@ -22,8 +22,8 @@ import zipfile
 import pytest
 
 from staff.grading import prairielearn as PL, sandbox as SB
-from staff.tests.hostile import (SECRET, _check_outputs_leak_nothing, _expected_total, _strays,
-                                 _tree_digest, hostile_class, serve, strays_of)
+from staff.tests.hostile import (SECRET, check_outputs_leak_nothing, expected_total, hostile_class,
+                                 serve, strays, strays_of, tree_digest)
 from staff.tests.platforms import prairielearn_layout, run_prairielearn
 from staff.tests.submissions import ROOT, make_submission, prepend
 
@@ -196,7 +196,7 @@ def hostile(tmp_path_factory, starter):
     results = str(base / 'grade' / 'results')
     with serve() as (port, hits):
         made = hostile_class(starter, folder, results, [str(base / 'image' / 'grader')], port,
-                             forge=[os.path.join(results, 'results.json'),
+                             only=HOSTILE, forge=[os.path.join(results, 'results.json'),
                                     '/grade/results/results.json'])
         yield base, made, port, hits
 
@@ -210,7 +210,7 @@ def test_hostile_submissions_on_prairielearn(hostile, image, starter, rubric, na
     with zipfile.ZipFile(path) as z:               # as pl-file-upload hands it over
         shutil.copy(path, os.path.join(root, 'student', 'a2_submission.zip'))
         assert 'cs231n/layers.py' in z.namelist()
-    before = _tree_digest(here, starter, os.path.join(root, 'data'))
+    before = tree_digest(here, starter, os.path.join(root, 'data'))
     data, status, stdout, stderr = run_prairielearn(root, here, SANDBOX_ENV)
     assert status == 0, stderr[-3000:]
     time.sleep(0.5)                                # a surviving daemon would rewrite it now
@@ -220,10 +220,10 @@ def test_hostile_submissions_on_prairielearn(hostile, image, starter, rubric, na
     lost = {t['name'] for t in data['tests'] if t['points'] < t['max_points']}
     assert lost == zero, {t['name']: t['output'][:300] for t in data['tests']
                           if t['name'] in lost ^ zero}
-    assert abs(data['score'] - _expected_total(rubric, zero) / rubric.total) < 1e-9
-    _check_outputs_leak_nothing(json.dumps(data), name)
+    assert abs(data['score'] - expected_total(rubric, zero) / rubric.total) < 1e-9
+    check_outputs_leak_nothing(json.dumps(data), name)
     assert sorted(os.listdir(os.path.join(root, 'results'))) == ['results.json']
-    assert _tree_digest(here, starter, os.path.join(root, 'data')) == before
-    assert not _strays(), _strays()
+    assert tree_digest(here, starter, os.path.join(root, 'data')) == before
+    assert not strays(), strays()
     assert not strays_of(USER.user[0]), 'a process of the sandbox user outlived grading'
     assert hits == []
