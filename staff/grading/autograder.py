@@ -153,20 +153,27 @@ def add_grader(add, root, starter, heldout, rubric, heldout_path=None):
     return files, n_starter
 
 
-def build(out, root=ROOT, heldout_path=None):
-    """Write the bundle to `out` atomically; return a summary line. heldout_path: a
-    private held-out set (the assignment's save_data format) instead of the one
-    built from the local data."""
-    rubric = grader.load_rubric(grader_root=root)   # refuse to bundle a broken rubric
+def bundle_heldout(root, heldout_path=None):
+    """The held-out set a bundle carries: the private one at heldout_path, else the one
+    built from the local data; ValueError saying what is missing otherwise."""
     assignment = A.current()
     try:
-        heldout = assignment.load_data(root, heldout_path) if heldout_path else \
+        return assignment.load_data(root, heldout_path) if heldout_path else \
             assignment.load_data(root)
     except (OSError, ValueError, KeyError) as e:
         if heldout_path:
             raise ValueError('cannot read the held-out set %s: %s' % (heldout_path, e))
         raise ValueError('the bundle needs the held-out images, built from the local CIFAR-10 '
-                         '(run ./get_datasets.sh, or set CS231N_DATA_DIR): %s' % e)
+                         '(run ./get_datasets.sh, or set CS231N_DATA_DIR), or a private set '
+                         '(--heldout): %s' % e)
+
+
+def build(out, root=ROOT, heldout_path=None):
+    """Write the bundle to `out` atomically; return a summary line. heldout_path: a
+    private held-out set (the assignment's save_data format) instead of the one
+    built from the local data."""
+    rubric = grader.load_rubric(grader_root=root)   # refuse to bundle a broken rubric
+    heldout = bundle_heldout(root, heldout_path)
     out = os.path.abspath(out)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with tempfile.TemporaryDirectory(prefix='cs231n-autograder-') as tmp:

@@ -432,8 +432,8 @@ def hostile_class(starter, folder, out, grader_paths, server_port, only=None, fo
         'mallory_threads': ({'affine_forward': spinning_threads()}, {'affine_forward'}),
         'mallory_ipc': ({'sgd_momentum': sysv_ipc()}, set()),
         # dropout_backward's test calls dropout_forward first: not run again.
-        'mallory_stall': ({'dropout_forward': stall_the_pipe()}, {'dropout_forward',
-                                                                  'dropout_backward'}),
+        'mallory_stall': ({'dropout_forward part 1': stall_the_pipe()},
+                          {'dropout_forward', 'dropout_backward'}),
         'mallory_results': ({'relu_forward': huge_result()}, {'relu_forward'}),
         'mallory_json': ({'softmax_loss': forged_message()}, {'softmax_loss'}),
         'mallory_callback': ({'FullyConnectedNet.loss part 1': huge_callback()}, set()),

@@ -227,6 +227,14 @@ def test_the_bundle_takes_a_private_heldout_set(tmp_path):
     assert carried.X_train is not None and carried.ceiling == 1.0
     assert 'held-out set: private.npz (sha256 %s)' % MOD.digest(carried) in build
     assert autograder.main([str(tmp_path / 'x.zip'), '--heldout', str(tmp_path / 'no.npz')]) == 1
+    # PrairieLearn's image takes the same set
+    from staff.grading.prairielearn import bundle
+    image = str(tmp_path / 'image')
+    assert bundle.main([image, '--heldout', private]) == 0
+    carried = MOD.load_heldout(os.path.join(image, 'grader', MOD.HELDOUT_FILE))
+    assert MOD.digest(carried) == MOD.digest(MOD.load_heldout(private))
+    with open(os.path.join(image, 'BUILD.txt')) as f:
+        assert 'held-out set: private.npz' in f.read()
 
 
 # ---------------------------------------------------------------------------

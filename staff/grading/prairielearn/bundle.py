@@ -24,21 +24,18 @@ import sys
 import tempfile
 
 from staff.release import starter as REL
-from .. import assignment as A, autograder, grader
+from .. import autograder, grader
 
 ROOT = REL.ROOT
 HERE = os.path.dirname(os.path.abspath(__file__))
 OWN_FILES = (('Dockerfile', False), ('run_prairielearn', True), ('info.json', False))
 
 
-def build(out, root=ROOT, force=False):
-    """Write the image's folder to `out`; return a summary line."""
+def build(out, root=ROOT, force=False, heldout_path=None):
+    """Write the image's folder to `out`; return a summary line. heldout_path: a
+    private held-out set instead of the one built from the local data."""
     rubric = grader.load_rubric(grader_root=root)   # refuse to bundle a broken rubric
-    try:
-        heldout = A.current().load_data(root)
-    except (OSError, ValueError) as e:
-        raise ValueError('the image needs the held-out images, built from the local CIFAR-10 '
-                         '(run ./get_datasets.sh, or set CS231N_DATA_DIR): %s' % e)
+    heldout = autograder.bundle_heldout(root, heldout_path)
     out = os.path.abspath(out)
     if os.path.exists(out) and not force:
         raise ValueError('%s exists; pass --force to replace it' % out)
@@ -56,7 +53,8 @@ def build(out, root=ROOT, force=False):
         with tempfile.TemporaryDirectory(prefix='cs231n-prairielearn-') as tmp:
             starter = os.path.join(tmp, 'starter')
             REL.release(starter, root=root)
-            files, n_starter = autograder.add_grader(add, root, starter, heldout, rubric)
+            files, n_starter = autograder.add_grader(add, root, starter, heldout, rubric,
+                                                     heldout_path)
         for name, executable in OWN_FILES:
             with open(os.path.join(HERE, name), 'rb') as f:
                 add(name, f.read(), executable)
@@ -83,9 +81,12 @@ def main(argv=None):
                                      'grader image.')
     parser.add_argument('out', metavar='OUT_DIR')
     parser.add_argument('--force', action='store_true', help='replace OUT_DIR if it exists')
+    parser.add_argument('--heldout', metavar='FILE.npz',
+                        help='a private held-out set (images the course keeps back) to score '
+                        'the saved models on, instead of the one built from the local CIFAR-10')
     args = parser.parse_args(argv)
     try:
-        print(build(args.out, force=args.force))
+        print(build(args.out, force=args.force, heldout_path=args.heldout))
     except (REL.ReleaseError, ValueError, OSError) as e:
         print('prairielearn.bundle: %s' % e, file=sys.stderr)
         return 1
