@@ -47,7 +47,7 @@ def graded(tmp_path_factory, starter):
     folder = base / 'class'
     folder.mkdir()
     shutil.copy(make_submission(starter, base, 'a'), str(folder / 'alice.zip'))
-    shutil.copy(make_submission(starter, base, 'b', CLASSIC_BUGS['adam_beta2_squared'][0]),
+    shutil.copy(make_submission(starter, base, 'b', CLASSIC_BUGS['adam-bias-correction:beta2-squared'][0]),
                 str(folder / 'bob.zip'))
     (folder / 'carol.zip').write_bytes(b'not a zip')
     roster = _roster(base / 'roster.csv', [('Smith, Alice', 'alice'), ('Brown, Bob', 'bob'),

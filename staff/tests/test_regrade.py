@@ -23,7 +23,8 @@ import pytest
 
 from staff.grading import regrade as RG
 from staff.tests.platforms import copy_grader, grade_cli
-from staff.tests.submissions import (ALTERNATIVE_FORMULATIONS, CLASSIC_BUGS, make_submission,
+from staff.assignment.mistakes.variants import RULES_IN_PLACE
+from staff.tests.submissions import (CLASSIC_BUGS, make_submission,
                                      prepend)
 
 ADAM_TOLERANCE = "TOL64_RULE = {'adam': 1e-5}"
@@ -53,8 +54,8 @@ def test_a_changed_tolerance_regrades_the_class_and_lists_exactly_what_moved(
     made.mkdir()
     for student, edits in [
             ('alice', {}),                                                # the model answers
-            ('bob', {'adam': ALTERNATIVE_FORMULATIONS['adam']}),          # Adam, folded
-            ('carol', CLASSIC_BUGS['adam_beta2_squared'][0]),             # Adam, wrong
+            ('bob', [e for e in RULES_IN_PLACE if e[1] == 'adam']),       # Adam, folded
+            ('carol', CLASSIC_BUGS['adam-bias-correction:beta2-squared'][0]),             # Adam, wrong
             ('zed', {'relu_forward': prepend('import time', 'time.sleep(60)')})]:  # slow
         shutil.copy(make_submission(starter, made, student, edits), str(folder / (student + '.zip')))
     out = folder / 'grading'
