@@ -116,16 +116,18 @@ def table(root=ROOT):
         'All three took %.0f s.' % total])
 
 
-def readme_table(path=README):
+def readme_table(path=None):
     """The table now in README.md between the markers, or None without markers."""
-    with open(path, encoding='utf-8') as f:
+    with open(path or README, encoding='utf-8') as f:
         text = f.read()
     if BEGIN not in text or END not in text:
         return None
     return text.split(BEGIN, 1)[1].split(END, 1)[0].strip('\n')
 
 
-def write(path=README, root=ROOT):
+def write(path=None, root=ROOT):
+    """Put the table into the README at path (default README.md) between its markers."""
+    path = path or README
     with open(path, encoding='utf-8') as f:
         text = f.read()
     if BEGIN not in text or END not in text:

@@ -99,7 +99,7 @@ def read_corpora(dirs, starter, solution_text):
     return texts, unread
 
 
-def _strip(fp, frequent):
+def strip_boilerplate(fp, frequent):
     """Leave the class-wide boilerplate out of a copydetect fingerprint, in place."""
     from copydetect.utils import get_token_coverage
     gone = fp.hashes & frequent
@@ -153,7 +153,7 @@ def compare(prints, references, starter, boiler, frequent, noise, guarantee, thr
             with open(path, 'w', encoding='utf-8') as f:
                 f.write(text)
             ref_name[path] = name
-            ref_prints[path] = _strip(CodeFingerprint(path, noise, window, boiler), frequent)
+            ref_prints[path] = strip_boilerplate(CodeFingerprint(path, noise, window, boiler), frequent)
         for start in range(0, len(students), chunk):
             here = os.path.join(class_dir, 'c%04d' % (start // chunk))
             os.mkdir(here)

@@ -34,6 +34,7 @@ import numpy as np
 
 from staff.release import regions as R
 from . import assignment as A, submission as SUB
+from .corpus import strip_boilerplate
 
 THRESHOLD = 0.5        # a pair is listed when one side shares this fraction of its code
 MAX_PAIRS = 50         # listed at most, the most similar first
@@ -119,7 +120,7 @@ def similar_pairs(documents, starter, threshold=THRESHOLD, max_pairs=MAX_PAIRS, 
     (for the comparison with reference corpora, corpus.py).
     """
     from copydetect.detector import compare_files
-    from copydetect.utils import get_token_coverage, highlight_overlap
+    from copydetect.utils import highlight_overlap
     if common is None:
         common = max(10, int(math.ceil(0.05 * len(documents))))
     boiler = [_fingerprint('starter', text, None, window=1).hashes for text in starter.values()]
@@ -128,13 +129,7 @@ def similar_pairs(documents, starter, threshold=THRESHOLD, max_pairs=MAX_PAIRS, 
     counts = collections.Counter(h for fp in prints.values() for h in fp.hashes)
     frequent = {h for h, n in counts.items() if n > common}
     for fp in prints.values():
-        # what most of the class writes alike is boilerplate too
-        gone = fp.hashes & frequent
-        if gone:
-            fp.hashes -= gone
-            for h in gone:
-                del fp.hash_idx[h]
-            fp.token_coverage = get_token_coverage(fp.hash_idx, fp.k, len(fp.filtered_code))
+        strip_boilerplate(fp, frequent)     # what most of the class writes alike
     if keep is not None:
         keep.update(prints=prints, boiler=boiler, frequent=frequent)
     # only pairs that share a fingerprint are compared
