@@ -765,6 +765,21 @@ def _state(rule, key, how):
     return REF.but(**{rule: update})
 
 
+# The solution's rmsprop update, then its step: the planting swaps the two lines.
+_RMSPROP_STEP = ("config['cache'] = decay_rate * config['cache'] + (1 - decay_rate) * dw ** 2\n    "
+                 "next_w = w - config['learning_rate'] * dw / (np.sqrt(config['cache']) + "
+                 "config['epsilon'])")
+
+
+def _stale_step(rule, names):
+    """rule stepping with its running averages `names` as they were before this
+    step's update, and storing the updated ones."""
+    frozen = REF.but(moving_average=lambda name, old, new, d: old if name in names else
+                     REF.moving_average(name, old, new, d))
+    return REF.but(**{rule: lambda w, dw, config: (getattr(frozen, rule)(w, dw, config)[0],
+                                                   getattr(REF, rule)(w, dw, config)[1])})
+
+
 def _correction(name, form):
     """(text, form) of a bias correction of Adam's `name` ('m' or 'v')."""
     beta, other = ('beta1', 'beta2') if name == 'm' else ('beta2', 'beta1')
@@ -821,6 +836,14 @@ RULE_ROWS = [
                     + plant(O, 'sgd_momentum', 'w + v', 'w + new_v'),
                     'adam-t': plant(O, 'adam', "config['t'] += 1\n    t = config['t']",
                                     "t = config['t'] + 1")}),
+    Mistake('step-before-state-update', ['rmsprop', 'adam'],
+            "{fn}: your steps match a step taken with config['{said}'] as it was before this "
+            "step's update; update the running averages first, then step with their new values",
+            reference=[(_stale_step(rule, names), {'said': "'] and config['".join(names)})
+                       for rule, names in (('rmsprop', ('cache',)), ('adam', ('m',)),
+                                           ('adam', ('v',)), ('adam', ('m', 'v')))],
+            plants={'rmsprop': plant(O, 'rmsprop', _RMSPROP_STEP, '\n'.join(
+                _RMSPROP_STEP.split('\n    ')[::-1]))}),
     Mistake('adam-bias-correction', ['adam'],
             'adam: your steps match {said}; m_hat = m / (1 - beta1**t) and v_hat = v / (1 - '
             'beta2**t), with t incremented before it is used',
