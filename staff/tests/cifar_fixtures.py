@@ -12,6 +12,7 @@ import http.server
 import io
 import os
 import pickle
+import signal
 import socket
 import struct
 import subprocess
@@ -253,6 +254,13 @@ def clean_env(**extra):
     env['PYTHONPATH'] = REPO
     env.update(extra)
     return env
+
+
+def ctrl_c_as_in_a_terminal():
+    """preexec_fn: SIGINT at its default in the child, so that Python turns it
+    into KeyboardInterrupt as after Ctrl-C in a terminal (a job started with &
+    by a non-interactive shell, e.g. CI in the background, inherits it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_cli(args, cwd, env=None, timeout=120):

@@ -14,8 +14,9 @@ import pytest
 
 from cs231n import datasets
 from cs231n.datasets import batches, download, install
-from staff.tests.cifar_fixtures import (REPO, Site, clean_env, closed_port_url, deny_search,
-                                        dump_py2, leftovers, member, run_cli, serve, tar_folder,
+from staff.tests.cifar_fixtures import (REPO, Site, clean_env, closed_port_url,
+                                        ctrl_c_as_in_a_terminal, deny_search, dump_py2,
+                                        leftovers, member, run_cli, serve, tar_folder,
                                         write_folder)
 
 PATH = '/cifar-10-python.tar.gz'
@@ -124,7 +125,7 @@ def test_signal_mid_download_keeps_the_part_and_installs_nothing(sig, status, wo
             [sys.executable, '-m', 'cs231n.datasets', '--url', base + PATH,
              '--data-dir', str(data), '--accept-md5', good['md5']],
             cwd=str(cwd), env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
+            text=True, preexec_fn=ctrl_c_as_in_a_terminal)
         deadline = time.monotonic() + 30
         while not (os.path.exists(part) and os.path.getsize(part) > 0):
             assert time.monotonic() < deadline and proc.poll() is None
