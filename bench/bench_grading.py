@@ -101,7 +101,10 @@ ONE = r'''
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from staff.grading import grader, sandbox as SB
-from staff.assignment import models as MOD
+try:
+    from staff.assignment import models as MOD
+except ImportError:  # a checkout from before the engine and the content were apart
+    from staff.grading import models as MOD
 box = SB.choose(sys.argv[5])
 heldout = MOD.load_heldout(sys.argv[4])
 rubric = grader.load_rubric(grader_root=sys.argv[1])
