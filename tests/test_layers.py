@@ -404,55 +404,6 @@ def test_norm_output_shifts_with_beta_and_scales_with_gamma(forward, mode):
         'output scaled by gamma?' % (what, np.unique(np.round(ratio, 6))[:4]))
 
 
-def _norm_backward_setup():
-    np.random.seed(231)
-    N, D = 4, 5
-    x = 5 * np.random.randn(N, D) + 12
-    gamma = np.random.randn(D)
-    beta = np.random.randn(D)
-    dout = np.random.randn(N, D)
-    return x, gamma, beta, dout
-
-
-@pytest.mark.parametrize('forward, backward', [
-    (batchnorm_forward, batchnorm_backward),
-    (batchnorm_forward, batchnorm_backward_alt),
-    (layernorm_forward, layernorm_backward),
-], ids=['batchnorm_graph', 'batchnorm_alt', 'layernorm'])
-def test_norm_backward_matches_numerical_gradient(forward, backward, check_grad):
-    x, gamma, beta, dout = _norm_backward_setup()
-    param = {'mode': 'train'}  # layernorm ignores the mode
-    fx = lambda x: forward(x, gamma, beta, param)[0]
-    fg = lambda g: forward(x, g, beta, param)[0]
-    fb = lambda b: forward(x, gamma, b, param)[0]
-    dx_num = eval_numerical_gradient_array(fx, x, dout)
-    dgamma_num = eval_numerical_gradient_array(fg, gamma.copy(), dout)
-    dbeta_num = eval_numerical_gradient_array(fb, beta.copy(), dout)
-
-    _, cache = forward(x, gamma, beta, param)
-    dx, dgamma, dbeta = backward(dout, cache)
-    name = backward.__name__
-    # The notebooks expect errors between 1e-13 and 1e-8.
-    check_grad('%s: dx' % name, dx, dx_num, 1e-7)
-    check_grad('%s: dgamma' % name, dgamma, dgamma_num, 1e-7)
-    check_grad('%s: dbeta' % name, dbeta, dbeta_num, 1e-7)
-
-
-def test_batchnorm_backward_alt_equals_graph_version():
-    np.random.seed(231)
-    N, D = 100, 500
-    x = 5 * np.random.randn(N, D) + 12
-    gamma = np.random.randn(D)
-    beta = np.random.randn(D)
-    dout = np.random.randn(N, D)
-    _, cache = batchnorm_forward(x, gamma, beta, {'mode': 'train'})
-    dx1, dgamma1, dbeta1 = batchnorm_backward(dout, cache)
-    dx2, dgamma2, dbeta2 = batchnorm_backward_alt(dout, cache)
-    for what, a, b in (('dx', dx1, dx2), ('dgamma', dgamma1, dgamma2), ('dbeta', dbeta1, dbeta2)):
-        assert_rel_error('batchnorm_backward_alt: %s (against batchnorm_backward)' % what, b, a,
-                         1e-10)
-
-
 # ---------------------------------------------------------------------------
 # layer normalization
 # ---------------------------------------------------------------------------
@@ -513,6 +464,60 @@ def test_layernorm_ignores_the_mode():
     test, _ = layernorm_forward(x, gamma, beta, {'mode': 'test'})
     assert np.allclose(train, test, rtol=1e-14, atol=1e-14), (
         'layernorm_forward: train and test mode must give the same output')
+
+
+# ---------------------------------------------------------------------------
+# backward passes of both normalizations (after their forward tests, so that a
+# wrong forward pass is named before the gradient checks that use it)
+# ---------------------------------------------------------------------------
+
+def _norm_backward_setup():
+    np.random.seed(231)
+    N, D = 4, 5
+    x = 5 * np.random.randn(N, D) + 12
+    gamma = np.random.randn(D)
+    beta = np.random.randn(D)
+    dout = np.random.randn(N, D)
+    return x, gamma, beta, dout
+
+
+@pytest.mark.parametrize('forward, backward', [
+    (batchnorm_forward, batchnorm_backward),
+    (batchnorm_forward, batchnorm_backward_alt),
+    (layernorm_forward, layernorm_backward),
+], ids=['batchnorm_graph', 'batchnorm_alt', 'layernorm'])
+def test_norm_backward_matches_numerical_gradient(forward, backward, check_grad):
+    x, gamma, beta, dout = _norm_backward_setup()
+    param = {'mode': 'train'}  # layernorm ignores the mode
+    fx = lambda x: forward(x, gamma, beta, param)[0]
+    fg = lambda g: forward(x, g, beta, param)[0]
+    fb = lambda b: forward(x, gamma, b, param)[0]
+    dx_num = eval_numerical_gradient_array(fx, x, dout)
+    dgamma_num = eval_numerical_gradient_array(fg, gamma.copy(), dout)
+    dbeta_num = eval_numerical_gradient_array(fb, beta.copy(), dout)
+
+    _, cache = forward(x, gamma, beta, param)
+    dx, dgamma, dbeta = backward(dout, cache)
+    name = backward.__name__
+    # The notebooks expect errors between 1e-13 and 1e-8.
+    check_grad('%s: dx' % name, dx, dx_num, 1e-7)
+    check_grad('%s: dgamma' % name, dgamma, dgamma_num, 1e-7)
+    check_grad('%s: dbeta' % name, dbeta, dbeta_num, 1e-7)
+
+
+def test_batchnorm_backward_alt_equals_graph_version():
+    np.random.seed(231)
+    N, D = 100, 500
+    x = 5 * np.random.randn(N, D) + 12
+    gamma = np.random.randn(D)
+    beta = np.random.randn(D)
+    dout = np.random.randn(N, D)
+    _, cache = batchnorm_forward(x, gamma, beta, {'mode': 'train'})
+    dx1, dgamma1, dbeta1 = batchnorm_backward(dout, cache)
+    dx2, dgamma2, dbeta2 = batchnorm_backward_alt(dout, cache)
+    for what, a, b in (('dx', dx1, dx2), ('dgamma', dgamma1, dgamma2), ('dbeta', dbeta1, dbeta2)):
+        assert_rel_error('batchnorm_backward_alt: %s (against batchnorm_backward)' % what, b, a,
+                         1e-10)
 
 
 # ---------------------------------------------------------------------------
