@@ -107,8 +107,14 @@ def splice_entry(entry, starter_dir, target, root=ROOT):
 
 
 def at_fault(entry):
-    """The function the entry edits, as a message would name it first."""
-    key = entry.edits[0][1]
+    """The function the entry edits, as a message would name it first: in a
+    module-level region (layer_utils' sandwiches), the def the edit falls in."""
+    path, key, old = entry.edits[0][:3]
+    if key == '<module>' and old is not None:
+        body = ''.join(REL.model_bodies(path)[key])
+        defs = re.findall(r'^\s*def (\w+)\(', body[:body.find(old)], re.M)
+        if defs:
+            return defs[-1]
     name = key.split(' part ')[0]
     return name.split('.')[0] if '.' in name else name
 
