@@ -83,6 +83,22 @@ def test_classic_bug_loses_exactly_its_parts(starter, rubric, subs, bug):
                          parts[name].message), parts[name].message
 
 
+def test_a_net_that_passes_dropout_another_keep_ratio_loses_the_dropout_part(starter, rubric,
+                                                                            subs):
+    """At keep 0.6 a net that hands dropout p = 1 - keep draws masks of another
+    ratio; with the student's own layers they are replayed, so the judge checks
+    their scale (the grader once gave this net full marks)."""
+    flipped = [('cs231n/classifiers/fc_net.py', 'FullyConnectedNet.loss part 1',
+                'dropout_param = self.dropout_param if self.use_dropout else None',
+                "dropout_param = (dict(self.dropout_param, p=1 - self.dropout_param['p'])\n"
+                '                 if self.use_dropout else None)')]
+    result = grade(make_submission(starter, subs, 'keep-flipped', flipped), starter, rubric)
+    part = by_name(result)['fc_net_dropout']
+    assert lost(result) == {'fc_net_dropout'}, {p.name: p.message for p in result.parts
+                                                if not p.passed}
+    assert 'scaled the kept units by [2.5], expected 1/p = 1.667' in part.message, part.message
+
+
 def test_in_place_and_alternative_formulations_get_full_marks(starter, rubric, subs):
     """Correct code written unlike the model answers: in-place updates (w, the
     state arrays), RMSProp with epsilon inside the square root, Adam with its

@@ -344,6 +344,14 @@ def _fcn_part(name, normalization, keep, seed):
                                    'ran on %s in train mode, expected once per hidden layer on '
                                    '%s (%s)' % ([m.shape for m in masks],
                                                 [(len(X), d) for d in dims[1:-1]], where))
+                    # Any mask is valid, but its kept units carry the net's keep ratio.
+                    scales = np.unique(np.round(np.concatenate(
+                        [m[m != 0] for m in masks] + [np.empty(0)]), 6))
+                    if not np.allclose(scales, 1 / keep, rtol=1e-6, atol=0):
+                        raise Fail('FullyConnectedNet.loss: with your own layers, dropout_forward '
+                                   'scaled the kept units by %s, expected 1/p = %.4g for '
+                                   'dropout_keep_ratio=%s: pass the keep ratio to dropout as p, '
+                                   'unchanged (%s)' % (scales[:3].tolist(), 1 / keep, keep, where))
                     step_dropout = (keep, masks)
                 if k not in replay:
                     replay[k] = R.net_loss(params, X, y, L, FCN['reg'], normalization,
