@@ -276,7 +276,7 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
         z.writestr(info, '/etc/passwd')
     (folder / 'erin.zip').write_bytes(b'not a zip at all')
 
-    proc = grade_cli(folder, '--jobs', '2', '--part-timeout', '3')
+    proc = grade_cli(folder, '--starter', starter, '--jobs', '2', '--part-timeout', '3')
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = folder / 'grading'
     with open(str(out / 'grades.csv'), encoding='utf-8') as f:
@@ -304,12 +304,12 @@ def test_batch_grades_a_class_goes_on_past_a_hang_and_resumes(tmp_path, starter,
 
     # A second run grades nothing again; a changed zip is regraded alone.
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / 'results').iterdir()}
-    proc = grade_cli(folder, '--jobs', '2')
+    proc = grade_cli(folder, '--starter', starter, '--jobs', '2')
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '5 already graded, 0 to grade' in proc.stdout
     assert stamps == {p.name: p.stat().st_mtime_ns for p in (out / 'results').iterdir()}
     shutil.copy(str(folder / 'alice.zip'), str(folder / 'carol.zip'))
-    proc = grade_cli(folder, '--jobs', '2')
+    proc = grade_cli(folder, '--starter', starter, '--jobs', '2')
     assert '4 already graded, 1 to grade' in proc.stdout, proc.stdout
     with open(str(out / 'grades.csv'), encoding='utf-8') as f:
         assert 'carol,' in f.read()
