@@ -471,9 +471,8 @@ def test_layernorm_ignores_the_mode():
 # wrong forward pass is named before the gradient checks that use it)
 # ---------------------------------------------------------------------------
 
-def _norm_backward_setup():
+def _norm_backward_setup(N=4, D=5):
     np.random.seed(231)
-    N, D = 4, 5
     x = 5 * np.random.randn(N, D) + 12
     gamma = np.random.randn(D)
     beta = np.random.randn(D)
@@ -506,12 +505,7 @@ def test_norm_backward_matches_numerical_gradient(forward, backward, check_grad)
 
 
 def test_batchnorm_backward_alt_equals_graph_version():
-    np.random.seed(231)
-    N, D = 100, 500
-    x = 5 * np.random.randn(N, D) + 12
-    gamma = np.random.randn(D)
-    beta = np.random.randn(D)
-    dout = np.random.randn(N, D)
+    x, gamma, beta, dout = _norm_backward_setup(100, 500)
     _, cache = batchnorm_forward(x, gamma, beta, {'mode': 'train'})
     dx1, dgamma1, dbeta1 = batchnorm_backward(dout, cache)
     dx2, dgamma2, dbeta2 = batchnorm_backward_alt(dout, cache)
