@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tools import collect_submission as CS
+from staff.bugs.second_set import ENTRIES as SECOND_SET
 from staff.release import regions as R
 from staff.assignment import models as MOD
 from staff.grading import grader, protocol, results as RES
@@ -85,13 +86,10 @@ def test_classic_bug_loses_exactly_its_parts(starter, rubric, subs, bug):
 
 def test_a_net_that_passes_dropout_another_keep_ratio_loses_the_dropout_part(starter, rubric,
                                                                             subs):
-    """At keep 0.6 a net that hands dropout p = 1 - keep draws masks of another
-    ratio; with the student's own layers they are replayed, so the judge checks
-    their scale (the grader once gave this net full marks)."""
-    flipped = [('cs231n/classifiers/fc_net.py', 'FullyConnectedNet.loss part 1',
-                'dropout_param = self.dropout_param if self.use_dropout else None',
-                "dropout_param = (dict(self.dropout_param, p=1 - self.dropout_param['p'])\n"
-                '                 if self.use_dropout else None)')]
+    """At keep 0.6 a net that hands dropout p = 1 - keep (a bug of the second set)
+    draws masks of another ratio; with the student's own layers they are replayed,
+    so the judge checks their scale (the grader once gave this net full marks)."""
+    flipped = next(e.edits for e in SECOND_SET if e.name == 's2_fcn_dropout_keep_ratio_flipped')
     result = grade(make_submission(starter, subs, 'keep-flipped', flipped), starter, rubric)
     part = by_name(result)['fc_net_dropout']
     assert lost(result) == {'fc_net_dropout'}, {p.name: p.message for p in result.parts
